@@ -1,0 +1,416 @@
+/*
+ * actor.c - actors: spawning, sending, the private mailbox, running a batch
+ * of messages, stopping.
+ *
+ * Invariants: an actor's mailbox and flags are touched only by its reactor;
+ * a message is in at most one queue (mailbox, overflow, ring) at a time and
+ * has one owner; an actor is on the run queue iff ATOLL__ACTOR_SCHEDULED is
+ * set, and a stopping actor is never put back on it.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "reactor.h"
+
+/* Cross-core sends are published every this many messages, not only at the
+ * end of the run phase, so a long batch does not keep a consumer waiting. */
+#define PUBLISH_EVERY 16u
+
+uint64_t atoll_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+atoll_ref atoll_self(const atoll_ctx *ctx)
+{
+	return ctx->current != NULL ? ctx->current->ref : ATOLL_REF_NONE;
+}
+
+unsigned atoll_core(const atoll_ctx *ctx)
+{
+	return ctx->index;
+}
+
+unsigned atoll_ncores(const atoll_ctx *ctx)
+{
+	return ctx->ncores;
+}
+
+atoll_runtime *atoll_runtime_of(atoll_ctx *ctx)
+{
+	return ctx->rt;
+}
+
+void atoll__dead_letter(struct atoll_ctx *r, atoll_msg *msg)
+{
+	ATOLL__STAT_INC(r, dead_letters);
+	atoll_msg_free(msg);
+}
+
+struct atoll__actor *atoll__actor_new(const struct atoll_actor_type *type)
+{
+	struct atoll__actor *a = atoll__zalloc(sizeof(*a) + type->state_size);
+
+	if (a != NULL)
+		a->type = type;
+	return a;
+}
+
+/* Frees every message left in a's mailbox, as dead letters. */
+static void drop_mailbox(struct atoll_ctx *r, struct atoll__actor *a)
+{
+	atoll_msg *m = a->mbox_head;
+
+	while (m != NULL) {
+		atoll_msg *next = m->next;
+		if (m->type == ATOLL_MSG_STOP)
+			atoll_msg_free(m); /* A stop request is not a lost message. */
+		else
+			atoll__dead_letter(r, m);
+		m = next;
+	}
+	a->mbox_head = a->mbox_tail = NULL;
+}
+
+/*
+ * Release hook of a spawn message freed before its init ran (runtime stop):
+ * the message owns the pending actor and whatever was queued for it.
+ */
+void atoll__actor_free_pending(atoll_msg *spawn_msg)
+{
+	struct atoll__spawn *sp = spawn_msg->data;
+	struct atoll__actor *a = sp->actor;
+
+	if (a == NULL)
+		return;
+	for (atoll_msg *m = a->mbox_head, *next; m != NULL; m = next) {
+		next = m->next;
+		atoll_msg_free(m);
+	}
+	atoll__free(a);
+	sp->actor = NULL;
+}
+
+void atoll__reactor_schedule(struct atoll_ctx *r, struct atoll__actor *a)
+{
+	a->flags |= ATOLL__ACTOR_SCHEDULED;
+	a->run_next = NULL;
+	if (r->run_tail != NULL)
+		r->run_tail->run_next = a;
+	else
+		r->run_head = a;
+	r->run_tail = a;
+}
+
+/* Appends msg to a's mailbox and schedules a if it may run. */
+static inline void mailbox_push(struct atoll_ctx *r, struct atoll__actor *a, atoll_msg *msg)
+{
+	msg->next = NULL;
+	if (a->mbox_tail != NULL)
+		a->mbox_tail->next = msg;
+	else
+		a->mbox_head = msg;
+	a->mbox_tail = msg;
+	if ((a->flags & (ATOLL__ACTOR_LIVE | ATOLL__ACTOR_SCHEDULED | ATOLL__ACTOR_STOPPING)) ==
+	    ATOLL__ACTOR_LIVE)
+		atoll__reactor_schedule(r, a);
+}
+
+int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const void *arg)
+{
+	struct atoll__actor *prev = r->current;
+	atoll_msg *prev_msg = r->current_msg;
+	int err = 0;
+
+	a->flags = ATOLL__ACTOR_LIVE;
+	ATOLL__STAT_INC(r, actors_alive);
+	if (a->type->init != NULL) {
+		r->current = a;
+		r->current_msg = NULL;
+		err = a->type->init(r, a->state, arg);
+		r->current = prev;
+		r->current_msg = prev_msg;
+	}
+	if (err < 0) {
+		ATOLL__STAT_INC(r, init_failures);
+		ATOLL__STAT_ADD(r, actors_alive, (uint64_t)-1);
+		atoll__log_debug("actor '%s' on reactor %u: init failed: %s", a->type->name,
+				 r->index, atoll_strerror(err));
+		drop_mailbox(r, a);
+		atoll__table_free(&r->table, a->ref);
+		atoll__free(a);
+		return err;
+	}
+	ATOLL__STAT_INC(r, spawned);
+	if (a->flags & ATOLL__ACTOR_STOPPING)
+		atoll__actor_finish_stop(r, a);
+	else if (a->mbox_head != NULL)
+		atoll__reactor_schedule(r, a);
+	return 0;
+}
+
+void atoll__actor_finish_stop(struct atoll_ctx *r, struct atoll__actor *a)
+{
+	struct atoll__actor *prev = r->current;
+	atoll_msg *prev_msg = r->current_msg;
+
+	a->flags |= ATOLL__ACTOR_STOPPING;
+	a->flags &= ~ATOLL__ACTOR_SCHEDULED;
+	if (a->type->stop != NULL) {
+		r->current = a;
+		r->current_msg = NULL;
+		a->type->stop(r, a->state);
+		r->current = prev;
+		r->current_msg = prev_msg;
+	}
+	drop_mailbox(r, a);
+	atoll__table_free(&r->table, a->ref);
+	ATOLL__STAT_ADD(r, actors_alive, (uint64_t)-1);
+	atoll__free(a);
+}
+
+void atoll__actor_run(struct atoll_ctx *r, struct atoll__actor *a, int *budget)
+{
+	unsigned n = 0;
+	atoll_msg *m;
+
+	/* SCHEDULED stays set while the actor runs, so messages it sends to
+	 * itself do not queue it a second time. */
+	r->current = a;
+	while (n < r->batch && (m = a->mbox_head) != NULL) {
+		a->mbox_head = m->next;
+		if (a->mbox_head == NULL)
+			a->mbox_tail = NULL;
+		if (m->type == ATOLL_MSG_STOP) {
+			atoll_msg_free(m);
+			a->flags |= ATOLL__ACTOR_STOPPING;
+			break;
+		}
+		n++;
+		r->current_msg = m;
+		a->type->receive(r, a->state, m);
+		/* Still set: the actor neither passed the message on nor kept it. */
+		if (r->current_msg != NULL)
+			atoll_msg_free(r->current_msg);
+		if (a->flags & ATOLL__ACTOR_STOPPING)
+			break;
+	}
+	r->current = NULL;
+	r->current_msg = NULL;
+	ATOLL__STAT_ADD(r, received, n);
+	*budget -= (int)n + 1;
+	if (a->flags & ATOLL__ACTOR_STOPPING) {
+		atoll__actor_finish_stop(r, a);
+	} else if (a->mbox_head != NULL) {
+		a->run_next = NULL;
+		if (r->run_tail != NULL)
+			r->run_tail->run_next = a;
+		else
+			r->run_head = a;
+		r->run_tail = a;
+	} else {
+		a->flags &= ~ATOLL__ACTOR_SCHEDULED;
+	}
+}
+
+/* Delivers msg (msg->to set) to an actor of this reactor. */
+static int deliver_local(struct atoll_ctx *r, atoll_msg *msg)
+{
+	struct atoll__actor *a = atoll__table_get(&r->table, msg->to);
+
+	if (a == NULL) {
+		atoll__dead_letter(r, msg);
+		return -ESRCH;
+	}
+	mailbox_push(r, a, msg);
+	return ATOLL_SENT;
+}
+
+void atoll__reactor_deliver(struct atoll_ctx *r, atoll_msg *msg)
+{
+	if (msg->type == ATOLL_MSG_SPAWN) {
+		struct atoll__spawn *sp = msg->data;
+		struct atoll__actor *a = sp->actor;
+		const void *arg = sp->arg;
+
+		const char *name = a->type->name;
+
+		sp->actor = NULL; /* The actor is no longer the message's. */
+		atoll_msg_free(msg);
+		int err = atoll__actor_spawn_local(r, a, arg);
+		if (err < 0)
+			atoll__log_warn("actor '%s' failed to start on reactor %u: %s", name,
+					r->index, atoll_strerror(err));
+		return;
+	}
+	(void)deliver_local(r, msg);
+}
+
+static void mark_dirty(struct atoll_ctx *r, unsigned core)
+{
+	if (!r->out[core].dirty) {
+		r->out[core].dirty = true;
+		r->dirty[r->ndirty++] = core;
+	}
+}
+
+int atoll__send_remote(struct atoll_ctx *r, unsigned core, atoll_msg *msg)
+{
+	struct atoll__out *out = &r->out[core];
+
+	/* Best effort: a stop that races this check is caught on arrival. */
+	if (msg->type != ATOLL_MSG_SPAWN &&
+	    atoll__table_get(&r->rt->reactors[core]->table, msg->to) == NULL) {
+		atoll__dead_letter(r, msg);
+		return -ESRCH;
+	}
+	ATOLL__STAT_INC(r, sent_remote);
+	mark_dirty(r, core);
+	if (out->overflow_head == NULL && atoll__ring_push(out->ring, msg)) {
+		if (atoll__ring_unpublished(out->ring) >= PUBLISH_EVERY)
+			atoll__ring_publish(out->ring);
+		return ATOLL_SENT;
+	}
+	/* Ring full, or older messages already wait: queue behind them so
+	 * per-sender order holds. Phase 3 moves them into the ring. */
+	msg->next = NULL;
+	if (out->overflow_tail != NULL)
+		out->overflow_tail->next = msg;
+	else
+		out->overflow_head = msg;
+	out->overflow_tail = msg;
+	out->overflow_len++;
+	ATOLL__STAT_INC(r, ring_full);
+	ATOLL__STAT_INC(r, overflow);
+	return ATOLL_SENT_QUEUED;
+}
+
+int atoll_send(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg)
+{
+	unsigned core = atoll_ref_core(to);
+
+	if (msg == NULL)
+		return -EINVAL;
+	if (msg == ctx->current_msg)
+		ctx->current_msg = NULL; /* Passed on: the runtime must not free it. */
+	msg->to = to;
+	if (core == ctx->index) {
+		ATOLL__STAT_INC(ctx, sent_local);
+		return deliver_local(ctx, msg);
+	}
+	if (core >= ctx->ncores || to == ATOLL_REF_NONE) {
+		atoll__dead_letter(ctx, msg);
+		return -EINVAL;
+	}
+	return atoll__send_remote(ctx, core, msg);
+}
+
+int atoll_tell(atoll_ctx *ctx, atoll_ref to, uint32_t type, const void *data, size_t len)
+{
+	atoll_msg *msg = atoll_msg_new_copy(type, data, len);
+
+	return msg != NULL ? atoll_send(ctx, to, msg) : -ENOMEM;
+}
+
+int atoll_ask(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg, uint64_t *corr)
+{
+	if (msg == NULL)
+		return -EINVAL;
+	/* Unique per runtime: the reactor index in the top bits. */
+	msg->corr = (uint64_t)ctx->index << 48 | (++ctx->next_corr & ((1ull << 48) - 1));
+	msg->reply_to = atoll_self(ctx);
+	if (corr != NULL)
+		*corr = msg->corr;
+	return atoll_send(ctx, to, msg);
+}
+
+int atoll_reply(atoll_ctx *ctx, const atoll_msg *request, atoll_msg *reply)
+{
+	if (reply == NULL)
+		return -EINVAL;
+	if (request == NULL || request->reply_to == ATOLL_REF_NONE) {
+		atoll__dead_letter(ctx, reply);
+		return -ESRCH;
+	}
+	reply->corr = request->corr;
+	reply->reply_to = atoll_self(ctx);
+	return atoll_send(ctx, request->reply_to, reply);
+}
+
+void atoll_msg_keep(atoll_ctx *ctx, atoll_msg *msg)
+{
+	if (msg == ctx->current_msg)
+		ctx->current_msg = NULL;
+}
+
+int atoll_spawn(atoll_ctx *ctx, const struct atoll_actor_type *type, const void *arg, int where,
+		atoll_ref *ref)
+{
+	unsigned core = where == ATOLL_HERE ? ctx->index : (unsigned)where;
+	struct atoll_ctx *target;
+	struct atoll__actor *a;
+	atoll_msg *msg = NULL;
+	int err;
+
+	if (type == NULL || type->receive == NULL || ref == NULL || where < ATOLL_HERE ||
+	    core >= ctx->ncores)
+		return -EINVAL;
+	target = ctx->rt->reactors[core];
+	/* Allocate everything before reserving the slot: only the owner can
+	 * give a slot back. */
+	if (core != ctx->index) {
+		msg = atoll_msg_new(ATOLL_MSG_SPAWN, sizeof(struct atoll__spawn));
+		if (msg == NULL)
+			return -ENOMEM;
+	}
+	a = atoll__actor_new(type);
+	if (a == NULL) {
+		atoll_msg_free(msg);
+		return -ENOMEM;
+	}
+	err = atoll__table_reserve(&target->table, &a->ref);
+	if (err < 0) {
+		atoll__free(a);
+		atoll_msg_free(msg);
+		return err;
+	}
+	atoll__table_publish(&target->table, a->ref, a);
+	*ref = a->ref;
+	if (msg == NULL) {
+		err = atoll__actor_spawn_local(ctx, a, arg);
+		if (err < 0)
+			*ref = ATOLL_REF_NONE;
+		return err;
+	}
+	struct atoll__spawn *sp = msg->data;
+	sp->actor = a;
+	sp->arg = arg;
+	msg->release = atoll__actor_free_pending;
+	msg->to = a->ref;
+	(void)atoll__send_remote(ctx, core, msg);
+	return 0;
+}
+
+int atoll_stop(atoll_ctx *ctx, atoll_ref ref)
+{
+	atoll_msg *msg;
+
+	if (ctx->current != NULL && ref == ctx->current->ref) {
+		ctx->current->flags |= ATOLL__ACTOR_STOPPING;
+		return 0;
+	}
+	if (atoll_ref_core(ref) >= ctx->ncores ||
+	    atoll__table_get(&ctx->rt->reactors[atoll_ref_core(ref)]->table, ref) == NULL)
+		return -ESRCH;
+	msg = atoll_msg_new(ATOLL_MSG_STOP, 0);
+	if (msg == NULL)
+		return -ENOMEM;
+	int err = atoll_send(ctx, ref, msg);
+	return err < 0 ? err : 0;
+}

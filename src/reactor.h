@@ -1,0 +1,206 @@
+/*
+ * reactor.h - internal structures shared by the runtime's files: the
+ * reactor (which is what an actor's atoll_ctx points to), the actor record,
+ * and the runtime that holds the reactors and the rings between them.
+ *
+ * Ownership: everything in a reactor is touched only by its own thread,
+ * except the fields grouped under "shared", each of which names the code on
+ * the other side of its atomics.
+ */
+#ifndef ATOLL_REACTOR_H
+#define ATOLL_REACTOR_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/signalfd.h>
+
+#include "atoll.h"
+#include "ring.h"
+#include "table.h"
+#include "timer.h"
+
+/* Actor flags, owner-only. */
+#define ATOLL__ACTOR_LIVE 1u      /* init has run; may be scheduled */
+#define ATOLL__ACTOR_SCHEDULED 2u /* on the run queue */
+#define ATOLL__ACTOR_STOPPING 4u  /* stop after the current receive */
+
+struct atoll__actor {
+	const struct atoll_actor_type *type;
+	atoll_msg *mbox_head; /* private mailbox: FIFO, owner-only */
+	atoll_msg *mbox_tail;
+	struct atoll__actor *run_next;
+	atoll_ref ref;
+	uint32_t flags;
+	uint32_t reserved;
+	alignas(16) unsigned char state[];
+};
+
+/* Per-destination outbound state. */
+struct atoll__out {
+	struct atoll__ring *ring; /* this reactor -> destination */
+	atoll_msg *overflow_head; /* FIFO of messages waiting for ring space */
+	atoll_msg *overflow_tail;
+	uint32_t overflow_len;
+	bool dirty; /* on the reactor's dirty list */
+};
+
+/* Counters: single writer (the reactor), read by any thread. */
+struct atoll__stats {
+	_Atomic uint64_t sent_local, sent_remote, received, ring_full, overflow, doorbells,
+		wakeups, dead_letters, spawned, actors_alive, timers_fired, init_failures;
+};
+
+/* Increments a single-writer counter; a plain load and store suffice, the
+ * atomics only make the readers in atoll_runtime_stats race-free. */
+#define ATOLL__STAT_ADD(r, field, n)                                                            \
+	atomic_store_explicit(&(r)->stats.field,                                                 \
+			      atomic_load_explicit(&(r)->stats.field, memory_order_relaxed) + (n), \
+			      memory_order_relaxed)
+#define ATOLL__STAT_INC(r, field) ATOLL__STAT_ADD(r, field, 1)
+
+/* CQE user_data tags for the runtime's own requests; I/O requests carry
+ * pointers, which are never this small. */
+enum atoll__tag {
+	ATOLL__TAG_DOORBELL = 1, /* a peer's msg_ring arrived */
+	ATOLL__TAG_MSG_RING = 2, /* our msg_ring failed (success is skipped) */
+	ATOLL__TAG_TIMEOUT = 3,  /* the timer heap's IORING_OP_TIMEOUT */
+	ATOLL__TAG_SIGNAL = 4,   /* signalfd read */
+	ATOLL__TAG_EVENTFD = 5,  /* eventfd doorbell read */
+	ATOLL__TAG_MAX = 4096,
+};
+
+struct atoll_ctx {
+	struct atoll_runtime *rt;
+	unsigned index;
+	unsigned ncores;
+	unsigned batch;
+
+	/* The actor whose callback runs, and the message it owns until it
+	 * passes it on (NULL once passed on or kept). */
+	struct atoll__actor *current;
+	atoll_msg *current_msg;
+
+	/* Run queue: actors with messages, FIFO. */
+	struct atoll__actor *run_head, *run_tail;
+
+	struct atoll__out *out;  /* [ncores] */
+	unsigned *dirty;         /* destinations with unpublished or overflow */
+	unsigned ndirty;
+	struct atoll__ring **in; /* [ncores]: ring from each peer, NULL for self */
+
+	struct atoll__timers timers;
+	uint64_t timeout_armed;  /* deadline of the armed IORING_OP_TIMEOUT, or 0 */
+	struct __kernel_timespec timeout_ts;
+
+	struct io_uring ring;
+	unsigned ring_flags;     /* the setup flags that worked */
+	bool uring_ok;
+	bool eventfd_doorbell;
+	int event_fd;
+	uint64_t eventfd_buf;
+	int signal_fd;           /* reactor 0 only, else -1 */
+	struct signalfd_siginfo siginfo;
+	unsigned loops;
+	uint64_t idle_spin_ns;   /* poll this long before parking */
+	const char *uring_mode;
+
+	uint64_t next_corr;
+	pthread_t thread;
+	int cpu;
+
+	/* --- shared --- */
+
+	/* Set by this reactor just before it parks; reset (exchange) by
+	 * whoever rings its doorbell or by itself on waking. The seq_cst
+	 * fence after setting it in reactor_park pairs with the fence in
+	 * atoll__reactor_wake, after the waker published its work. */
+	alignas(128) _Atomic int sleeping;
+	int ring_fd;             /* read by peers for msg_ring; fixed after start */
+
+	/* Messages from non-reactor threads, under ext_lock. ext_pending is set
+	 * (seq_cst) by the sender after queueing, and read by the reactor
+	 * before parking (after its fence) and in phase 1. */
+	alignas(128) pthread_mutex_t ext_lock;
+	atoll_msg *ext_head, *ext_tail;
+	bool ext_closed;
+	bool ring_closed; /* under the runtime's ctl_lock */
+	_Atomic int ext_pending;
+
+	alignas(128) struct atoll__table table;
+	alignas(128) struct atoll__stats stats;
+};
+
+struct atoll_registry_entry;
+
+struct atoll_runtime {
+	unsigned n;
+	struct atoll_ctx **reactors; /* [n] */
+	struct atoll__ring *rings;   /* [n * n], src * n + dst */
+	struct atoll_config cfg;
+
+	/* Set (seq_cst) by atoll_runtime_stop, read by every reactor each loop
+	 * and after its park fence. */
+	_Atomic int stopping;
+	pthread_barrier_t stop_barrier;
+
+	/* Start-up handshake. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned started;
+	int start_err;
+	bool gate_open;
+	bool joined;
+
+	/* Control ring: wakes reactors from threads that have no ring of their
+	 * own (outside senders, atoll_runtime_stop). Under ctl_lock. */
+	pthread_mutex_t ctl_lock;
+	struct io_uring ctl;
+	bool ctl_ok;
+
+	uint64_t idle_spin_ns;
+
+	/* Signals. */
+	bool signals;
+	sigset_t old_mask;
+	int signal_fd;
+
+	/* Registry, under reg_lock. */
+	pthread_mutex_t reg_lock;
+	struct atoll_registry_entry *registry;
+};
+
+/* The reactor running on this thread, NULL elsewhere (reactor.c). */
+extern _Thread_local struct atoll_ctx *atoll__tls_reactor;
+
+/* reactor.c */
+void *atoll__reactor_main(void *arg);
+void atoll__reactor_wake(struct atoll_ctx *from, struct atoll_ctx *to);
+int atoll__reactor_setup(struct atoll_ctx *r);
+void atoll__reactor_deliver(struct atoll_ctx *r, atoll_msg *msg);
+void atoll__reactor_schedule(struct atoll_ctx *r, struct atoll__actor *a);
+void atoll__reactor_drain_ext(struct atoll_ctx *r);
+
+/* actor.c */
+int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const void *arg);
+struct atoll__actor *atoll__actor_new(const struct atoll_actor_type *type);
+void atoll__actor_free_pending(atoll_msg *spawn_msg);
+void atoll__actor_finish_stop(struct atoll_ctx *r, struct atoll__actor *a);
+void atoll__actor_run(struct atoll_ctx *r, struct atoll__actor *a, int *budget);
+int atoll__send_remote(struct atoll_ctx *r, unsigned core, atoll_msg *msg);
+void atoll__dead_letter(struct atoll_ctx *r, atoll_msg *msg);
+
+/* Payload of an ATOLL_MSG_SPAWN message. */
+struct atoll__spawn {
+	struct atoll__actor *actor; /* owned by the message until init runs */
+	const void *arg;
+};
+
+/* registry.c */
+void atoll__registry_destroy(struct atoll_runtime *rt);
+
+#endif /* ATOLL_REACTOR_H */
