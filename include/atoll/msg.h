@@ -83,7 +83,9 @@ atoll_msg *atoll_msg_new_copy(uint32_t type, const void *data, size_t len);
 
 /*
  * Frees a message the caller owns, running its release hook first when a
- * buffer is attached. NULL is a no-op. Any thread may call it.
+ * buffer is attached. NULL is a no-op. Any thread may call it. Inside
+ * receive(), freeing the message being received is allowed: the runtime then
+ * does not free it again.
  */
 void atoll_msg_free(atoll_msg *msg);
 
