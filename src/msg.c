@@ -8,6 +8,13 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "msg.h"
+
+#ifndef ATOLL_USE_JEMALLOC
+#define ATOLL_USE_JEMALLOC 0
+#endif
+
+_Thread_local struct atoll__msg_pool *atoll__tls_pool;
 
 /*
  * The message the running actor is receiving, on a reactor thread (set by
@@ -20,9 +27,24 @@ atoll_msg *atoll_msg_new(uint32_t type, size_t len)
 {
 	atoll_msg *msg;
 
+	uint32_t flags = 0;
+
 	if (len > UINT32_MAX - sizeof(*msg))
 		return NULL;
-	msg = atoll__alloc(sizeof(*msg) + len);
+	if (ATOLL_USE_JEMALLOC && len <= ATOLL__POOL_PAYLOAD) {
+		struct atoll__msg_pool *pool = atoll__tls_pool;
+
+		flags = ATOLL__MSGF_POOLED;
+		if (pool != NULL && pool->head != NULL) {
+			msg = pool->head;
+			pool->head = msg->next;
+			pool->count--;
+		} else {
+			msg = atoll__alloc(sizeof(*msg) + ATOLL__POOL_PAYLOAD);
+		}
+	} else {
+		msg = atoll__alloc(sizeof(*msg) + len);
+	}
 	if (msg == NULL)
 		return NULL;
 	msg->next = NULL;
@@ -33,7 +55,7 @@ atoll_msg *atoll_msg_new(uint32_t type, size_t len)
 	msg->type = type;
 	msg->len = (uint32_t)len;
 	msg->cap = (uint32_t)len;
-	msg->flags = 0;
+	msg->flags = flags;
 	msg->release = NULL;
 	return msg;
 }
@@ -55,7 +77,30 @@ void atoll_msg_free(atoll_msg *msg)
 		*atoll__tls_current_msg = NULL;
 	if (msg->release != NULL)
 		msg->release(msg);
+	if (msg->flags & ATOLL__MSGF_POOLED) {
+		struct atoll__msg_pool *pool = atoll__tls_pool;
+
+		if (pool != NULL && pool->count < ATOLL__POOL_MAX) {
+			msg->next = pool->head;
+			pool->head = msg;
+			pool->count++;
+			return;
+		}
+	}
 	atoll__free(msg);
+}
+
+void atoll__msg_pool_drain(struct atoll__msg_pool *pool)
+{
+	atoll_msg *m = pool->head;
+
+	while (m != NULL) {
+		atoll_msg *next = m->next;
+		atoll__free(m);
+		m = next;
+	}
+	pool->head = NULL;
+	pool->count = 0;
 }
 
 void atoll_msg_attach(atoll_msg *msg, void *data, uint32_t len, uint32_t cap,

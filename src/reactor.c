@@ -564,6 +564,7 @@ void *atoll__reactor_main(void *arg)
 
 	atoll__tls_reactor = r;
 	atoll__tls_current_msg = &r->current_msg;
+	atoll__tls_pool = &r->pool;
 	snprintf(name, sizeof(name), "atoll-r%u", r->index);
 	pthread_setname_np(pthread_self(), name);
 	pin(r);
@@ -593,6 +594,8 @@ void *atoll__reactor_main(void *arg)
 		poll_io(r);       /* 5 */
 	}
 	reactor_shutdown(r, run);
+	atoll__tls_pool = NULL;
+	atoll__msg_pool_drain(&r->pool);
 	atoll__tls_reactor = NULL;
 	atoll__tls_current_msg = NULL;
 	return NULL;

@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 
 #include "atoll.h"
+#include "msg.h"
 #include "ring.h"
 #include "table.h"
 #include "timer.h"
@@ -109,6 +110,7 @@ struct atoll_ctx {
 	uint64_t idle_spin_ns;   /* poll this long before parking */
 	const char *uring_mode;
 
+	struct atoll__msg_pool pool; /* small message blocks (msg.h) */
 	uint64_t next_corr;
 	pthread_t thread;
 	int cpu;
