@@ -199,14 +199,24 @@ atoll_msg *atoll__timers_pop_due(struct atoll__timers *tm, uint64_t now, atoll_r
 
 #include "reactor.h"
 
+/* Takes msg from the running actor if it is the one being received. */
+static void take(atoll_ctx *ctx, atoll_msg *msg)
+{
+	if (msg == ctx->current_msg)
+		ctx->current_msg = NULL; /* The timer owns it now. */
+}
+
 int atoll_send_after(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg, uint64_t ns, atoll_timer *timer)
 {
 	int err;
 
 	if (msg == NULL)
 		return -EINVAL;
-	if (msg == ctx->current_msg)
-		ctx->current_msg = NULL; /* The timer owns it now. */
+	take(ctx, msg);
+	if (to == ATOLL_REF_NONE || atoll_ref_core(to) >= ctx->ncores) {
+		atoll_msg_free(msg);
+		return -EINVAL;
+	}
 	err = atoll__timers_add(&ctx->timers, atoll_now_ns() + ns, 0, to, msg, timer);
 	if (err < 0)
 		atoll_msg_free(msg);
@@ -220,9 +230,8 @@ int atoll_send_every(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg, uint64_t peri
 
 	if (msg == NULL)
 		return -EINVAL;
-	if (msg == ctx->current_msg)
-		ctx->current_msg = NULL;
-	if (period_ns == 0) {
+	take(ctx, msg);
+	if (period_ns == 0 || to == ATOLL_REF_NONE || atoll_ref_core(to) >= ctx->ncores) {
 		atoll_msg_free(msg);
 		return -EINVAL;
 	}

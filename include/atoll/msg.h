@@ -11,7 +11,7 @@
  *     the message afterwards;
  *   - while an actor's receive() runs, the actor owns the message it was given.
  *     When receive() returns, the runtime frees it, unless receive() passed it
- *     on (atoll_send, atoll_forward, atoll_reply, atoll_send_after) or called
+ *     on (atoll_send, atoll_ask, atoll_reply, atoll_send_after) or called
  *     atoll_msg_keep(), in which case the new owner is whoever got it.
  *
  * Forwarding a message, even to another core, moves the pointer: the payload is

@@ -23,7 +23,7 @@ typedef uint64_t atoll_timer;
 /*
  * Sends msg to `to` after ns nanoseconds. Takes ownership of msg (freed on
  * failure or cancel). Stores the timer in *timer when timer is not NULL.
- * Returns 0, -EINVAL or -ENOMEM.
+ * Returns 0, -EINVAL (a ref that names no reactor) or -ENOMEM.
  */
 int atoll_send_after(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg,
 		     uint64_t ns, atoll_timer *timer);
@@ -32,7 +32,8 @@ int atoll_send_after(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg,
  * Sends a copy of msg to `to` every period_ns nanoseconds, the first after
  * one period, until cancelled or until `to` has stopped. Takes ownership of
  * msg (it is the template; freed when the timer ends). period_ns must be > 0.
- * Returns 0, -EINVAL or -ENOMEM.
+ * Returns 0, -EINVAL (period_ns is 0, or a ref that names no reactor) or
+ * -ENOMEM.
  */
 int atoll_send_every(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg,
 		     uint64_t period_ns, atoll_timer *timer);
