@@ -1,0 +1,1026 @@
+/*
+ * test_runtime.c - starting and stopping reactors: 1, 2, 4 and 8 reactors
+ * (8 oversubscribes a 2-CPU box), the default of one reactor per CPU of the
+ * affinity mask, pinning, messages from outside to every reactor, per-sender
+ * FIFO across cores (also through the overflow path of a 2-slot ring), the
+ * stats counters after a known workload, fairness between actors, freeing of
+ * in-flight messages at stop, bad settings, io_uring blocked by seccomp
+ * (EPERM, ENOSYS) in a child process, and atoll_strerror.
+ */
+#define _GNU_SOURCE
+#include "helpers.h"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum {
+	MSG_VALUE = ATOLL_MSG_USER, /* payload: uint64_t */
+	MSG_GO,
+	MSG_CONTINUE,
+	MSG_SEQ, /* payload: struct seq_payload */
+	MSG_QUIT,
+	MSG_STOP_RUNTIME,
+	MSG_FLOOD,
+	MSG_COUNTED, /* attached buffer, release counted */
+};
+
+#define MAX_PROBES 64
+
+/* What a probe actor saw, for the test thread to check. */
+struct probe_slot {
+	_Atomic uint64_t inits;
+	_Atomic uint64_t init_core;
+	_Atomic uint64_t init_ncores;
+	_Atomic uint64_t self;
+	_Atomic uint64_t cpu_mask; /* affinity of its reactor thread, CPUs 0-63 */
+	_Atomic uint64_t received;
+	_Atomic uint64_t last_value;
+	_Atomic uint64_t receive_core;
+	_Atomic uint64_t stops;
+};
+
+struct probe_state {
+	struct probe_slot *slot;
+};
+
+static uint64_t thread_cpu_mask(void)
+{
+	cpu_set_t set;
+	uint64_t mask = 0;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 0;
+	for (unsigned cpu = 0; cpu < 64; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			mask |= 1ull << cpu;
+	return mask;
+}
+
+static int probe_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	struct probe_state *s = state;
+
+	s->slot = (struct probe_slot *)arg;
+	atomic_store(&s->slot->init_core, atoll_core(ctx));
+	atomic_store(&s->slot->init_ncores, atoll_ncores(ctx));
+	atomic_store(&s->slot->self, atoll_self(ctx));
+	atomic_store(&s->slot->cpu_mask, thread_cpu_mask());
+	atomic_fetch_add(&s->slot->inits, 1);
+	return 0;
+}
+
+static void probe_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct probe_state *s = state;
+
+	if (msg->type == MSG_QUIT) {
+		CHECK_EQ(atoll_stop(ctx, atoll_self(ctx)), 0);
+	} else if (msg->type == MSG_STOP_RUNTIME) {
+		atoll_stop_runtime(ctx);
+	} else if (msg->type == MSG_VALUE) {
+		uint64_t v;
+
+		CHECK_EQ(msg->len, sizeof(v));
+		memcpy(&v, msg->data, sizeof(v));
+		atomic_store(&s->slot->last_value, v);
+	}
+	atomic_store(&s->slot->receive_core, atoll_core(ctx));
+	atomic_fetch_add(&s->slot->received, 1);
+}
+
+static void probe_stop(atoll_ctx *ctx, void *state)
+{
+	struct probe_state *s = state;
+
+	(void)ctx;
+	atomic_fetch_add(&s->slot->stops, 1);
+}
+
+static const struct atoll_actor_type probe_type = {
+	.name = "probe",
+	.state_size = sizeof(struct probe_state),
+	.init = probe_init,
+	.receive = probe_receive,
+	.stop = probe_stop,
+};
+
+static void send_value(atoll_runtime *rt, atoll_ref to, uint64_t v)
+{
+	send_from_outside(rt, to, MSG_VALUE, &v, sizeof(v));
+}
+
+/* CPUs of the process affinity mask, in order. */
+static unsigned affinity_cpus(int *cpus, unsigned max)
+{
+	cpu_set_t set;
+	unsigned n = 0;
+
+	/* No cmocka assert here: child processes call it too. */
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 0;
+	for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			cpus[n++] = cpu;
+	return n;
+}
+
+/* Start and stop ------------------------------------------------------- */
+
+/* Starts n reactors, has an actor on each take a message from outside and
+ * report where it runs, then stops them all. */
+static void start_probe_every_reactor_and_stop(unsigned n)
+{
+	struct probe_slot *slots = calloc(n, sizeof(*slots));
+	atoll_ref refs[16];
+	int cpus[64];
+	unsigned ncpus = affinity_cpus(cpus, 64);
+	atoll_runtime *rt = start_reactors(n);
+	struct atoll_stats st;
+
+	assert_non_null(slots);
+	assert_true(ncpus > 0);
+	assert_int_equal(atoll_runtime_reactors(rt), n);
+	for (unsigned i = 0; i < n; i++) {
+		const char *mode = atoll_runtime_uring_mode(rt, i);
+
+		assert_non_null(mode);
+		assert_true(strlen(mode) > 0);
+		assert_int_equal(atoll_runtime_stats(rt, i, &st), 0);
+	}
+	assert_int_equal(atoll_runtime_stats(rt, n, &st), -EINVAL);
+
+	for (unsigned i = 0; i < n; i++) {
+		refs[i] = spawn_on(rt, &probe_type, &slots[i], (int)i);
+		assert_int_equal(atoll_ref_core(refs[i]), i);
+		send_value(rt, refs[i], 1000 + i);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		assert_wait_u64(&slots[i].received, 1, WAIT_LIMIT_NS);
+		assert_int_equal(atomic_load(&slots[i].inits), 1);
+		assert_int_equal(atomic_load(&slots[i].init_core), i);
+		assert_int_equal(atomic_load(&slots[i].receive_core), i);
+		assert_int_equal(atomic_load(&slots[i].init_ncores), n);
+		assert_true(atomic_load(&slots[i].self) == refs[i]);
+		assert_int_equal(atomic_load(&slots[i].last_value), 1000 + i);
+		/* Pinned round-robin over the affinity mask. */
+		if (cpus[i % ncpus] < 64)
+			assert_int_equal(atomic_load(&slots[i].cpu_mask), 1ull << cpus[i % ncpus]);
+	}
+	assert_no_check_failures();
+	destroy_runtime(rt);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(atomic_load(&slots[i].stops), 1);
+	free(slots);
+}
+
+static void runtime_starts_and_stops_with_1_reactor(void **state)
+{
+	(void)state;
+	start_probe_every_reactor_and_stop(1);
+}
+
+static void runtime_starts_and_stops_with_2_reactors(void **state)
+{
+	(void)state;
+	start_probe_every_reactor_and_stop(2);
+}
+
+static void runtime_starts_and_stops_with_4_reactors(void **state)
+{
+	(void)state;
+	start_probe_every_reactor_and_stop(4);
+}
+
+static void runtime_starts_and_stops_with_8_reactors_oversubscribed(void **state)
+{
+	(void)state;
+	start_probe_every_reactor_and_stop(8);
+}
+
+static void runtime_restarts_many_times_in_one_process(void **state)
+{
+	(void)state;
+	for (int i = 0; i < TSAN_SCALE(20, 5); i++) {
+		atoll_runtime *rt = start_reactors(2);
+
+		assert_int_equal(atoll_runtime_reactors(rt), 2);
+		destroy_runtime(rt);
+	}
+}
+
+static void runtime_default_config_starts_one_reactor_per_cpu_in_affinity_mask(void **state)
+{
+	struct atoll_config cfg = { .no_signals = true };
+	cpu_set_t set;
+	atoll_runtime *rt;
+
+	(void)state;
+	CPU_ZERO(&set);
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	rt = start_runtime(&cfg);
+	assert_int_equal(atoll_runtime_reactors(rt), (unsigned)CPU_COUNT(&set));
+	destroy_runtime(rt);
+}
+
+/* Runs fn in a forked child and returns its wait status (bounded wait). */
+static int run_in_child(int (*fn)(int fd), int *child_value)
+{
+	int fds[2];
+	pid_t pid;
+	int status = 0;
+	uint64_t deadline = test_now_ns() + TSAN_SCALE(20, 120) * NS_PER_SEC;
+
+	assert_int_equal(pipe(fds), 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		exit(fn(fds[1]));
+	}
+	close(fds[1]);
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			break;
+		assert_int_equal(r, 0);
+		if (test_now_ns() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			close(fds[0]);
+			fail_msg("child %d did not exit in time", (int)pid);
+		}
+		poll_pause();
+	}
+	*child_value = INT32_MIN;
+	if (read(fds[0], child_value, sizeof(*child_value)) != (ssize_t)sizeof(*child_value))
+		*child_value = INT32_MIN;
+	close(fds[0]);
+	if (WIFSIGNALED(status))
+		fail_msg("child killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	return status;
+}
+
+static int child_default_reactors_on_one_cpu(int fd)
+{
+	int cpus[1];
+	cpu_set_t one;
+	struct atoll_config cfg = { .no_signals = true };
+	atoll_runtime *rt = NULL;
+	int value, rc;
+
+	if (affinity_cpus(cpus, 1) != 1)
+		return 10;
+	CPU_ZERO(&one);
+	CPU_SET(cpus[0], &one);
+	if (sched_setaffinity(0, sizeof(one), &one) != 0)
+		return 11;
+	rc = atoll_runtime_start(&cfg, &rt);
+	if (rc != 0)
+		return 12;
+	value = (int)atoll_runtime_reactors(rt);
+	atoll_runtime_destroy(rt);
+	if (write(fd, &value, sizeof(value)) != (ssize_t)sizeof(value))
+		return 13;
+	return 0;
+}
+
+static void runtime_default_reactors_follow_a_narrowed_affinity_mask(void **state)
+{
+	int reactors = 0;
+	int status = run_in_child(child_default_reactors_on_one_cpu, &reactors);
+
+	(void)state;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(reactors, 1);
+}
+
+static void runtime_pins_reactor_i_to_configured_cpus_i(void **state)
+{
+	int mask_cpus[64];
+	unsigned n = affinity_cpus(mask_cpus, 64);
+	static int cpus[2];
+	static struct probe_slot slots[2]; /* actors point here: outlives the test */
+	struct atoll_config cfg = { .reactors = 2, .cpus = cpus, .ncpus = 2, .no_signals = true };
+	atoll_runtime *rt;
+
+	(void)state;
+	if (n < 2 || mask_cpus[1] >= 64) {
+		skip();
+		return;
+	}
+	/* Reversed, so that "reactor i on CPU i" would be wrong. */
+	cpus[0] = mask_cpus[1];
+	cpus[1] = mask_cpus[0];
+	memset(slots, 0, sizeof(slots));
+	rt = start_runtime(&cfg);
+	for (int i = 0; i < 2; i++)
+		spawn_on(rt, &probe_type, &slots[i], i);
+	for (int i = 0; i < 2; i++) {
+		assert_wait_u64(&slots[i].inits, 1, WAIT_LIMIT_NS);
+		assert_int_equal(atomic_load(&slots[i].cpu_mask), 1ull << cpus[i]);
+	}
+	destroy_runtime(rt);
+}
+
+static void runtime_uring_mode_names_setup_and_doorbell(void **state)
+{
+	struct atoll_config cfg = { .reactors = 2, .no_signals = true, .eventfd_doorbell = true };
+	atoll_runtime *rt;
+
+	(void)state;
+	for (int pass = 0; pass < 2; pass++) {
+		cfg.eventfd_doorbell = pass == 1;
+		rt = start_runtime(&cfg);
+		for (unsigned i = 0; i < 2; i++) {
+			const char *mode = atoll_runtime_uring_mode(rt, i);
+
+			assert_non_null(mode);
+			printf("reactor %u: %s\n", i, mode);
+			assert_true(strstr(mode, "defer_taskrun") || strstr(mode, "coop_taskrun") ||
+				    strstr(mode, "plain"));
+			assert_true(strstr(mode, "msg_ring") || strstr(mode, "eventfd"));
+			if (cfg.eventfd_doorbell)
+				assert_non_null(strstr(mode, "eventfd"));
+		}
+		destroy_runtime(rt);
+	}
+}
+
+/* Cross-core FIFO ------------------------------------------------------ */
+
+#define MAX_SENDERS 8
+#define CHUNK 1000
+
+struct seq_payload {
+	uint32_t sender;
+	uint32_t pad;
+	uint64_t seq;
+};
+
+struct seq_sender_arg {
+	atoll_ref receiver;
+	uint32_t id;
+	uint64_t count;
+	_Atomic uint64_t queued; /* sends that returned ATOLL_SENT_QUEUED */
+	_Atomic uint64_t done;
+};
+
+struct seq_sender_state {
+	struct seq_sender_arg *arg;
+	uint64_t next;
+};
+
+static int seq_sender_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	struct seq_sender_state *s = state;
+
+	(void)ctx;
+	s->arg = (struct seq_sender_arg *)arg;
+	s->next = 1;
+	return 0;
+}
+
+/* Sends the next chunk, then a message to self for the one after: long
+ * work is split so the reactor stays responsive. */
+static void seq_sender_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct seq_sender_state *s = state;
+	struct seq_payload p = { .sender = s->arg->id };
+
+	CHECK(msg->type == MSG_GO || msg->type == MSG_CONTINUE);
+	for (int i = 0; i < CHUNK && s->next <= s->arg->count; i++) {
+		int rc;
+
+		p.seq = s->next++;
+		rc = atoll_tell(ctx, s->arg->receiver, MSG_SEQ, &p, sizeof(p));
+		CHECK(rc == ATOLL_SENT || rc == ATOLL_SENT_QUEUED);
+		if (rc == ATOLL_SENT_QUEUED)
+			atomic_fetch_add(&s->arg->queued, 1);
+	}
+	if (s->next <= s->arg->count)
+		CHECK(atoll_tell(ctx, atoll_self(ctx), MSG_CONTINUE, NULL, 0) >= 0);
+	else
+		atomic_store(&s->arg->done, 1);
+}
+
+static const struct atoll_actor_type seq_sender_type = {
+	.name = "seq_sender",
+	.state_size = sizeof(struct seq_sender_state),
+	.init = seq_sender_init,
+	.receive = seq_sender_receive,
+};
+
+struct seq_receiver_arg {
+	unsigned nsenders;
+	_Atomic uint64_t next[MAX_SENDERS]; /* next expected seq per sender */
+	_Atomic uint64_t total;
+	_Atomic uint64_t gaps;
+};
+
+static int seq_receiver_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	(void)ctx;
+	*(struct seq_receiver_arg **)state = (struct seq_receiver_arg *)arg;
+	return 0;
+}
+
+static void seq_receiver_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct seq_receiver_arg *a = *(struct seq_receiver_arg **)state;
+	struct seq_payload p;
+	uint64_t expect;
+
+	(void)ctx;
+	CHECK_EQ(msg->type, MSG_SEQ);
+	CHECK_EQ(msg->len, sizeof(p));
+	memcpy(&p, msg->data, sizeof(p));
+	CHECK(p.sender < a->nsenders);
+	if (p.sender >= a->nsenders)
+		return;
+	expect = atomic_load(&a->next[p.sender]);
+	if (p.seq != expect) {
+		/* Report the first few; resynchronise to count the rest. */
+		if (atomic_fetch_add(&a->gaps, 1) < 5)
+			CHECK_EQ(p.seq, expect);
+	}
+	atomic_store(&a->next[p.sender], p.seq + 1);
+	atomic_fetch_add(&a->total, 1);
+}
+
+static const struct atoll_actor_type seq_receiver_type = {
+	.name = "seq_receiver",
+	.state_size = sizeof(struct seq_receiver_arg *),
+	.init = seq_receiver_init,
+	.receive = seq_receiver_receive,
+};
+
+/*
+ * One receiver on reactor 0, one sender on every reactor (0 included, for
+ * the local path), each sending `count` numbered messages. Returns the sum
+ * of ATOLL_SENT_QUEUED results.
+ */
+static uint64_t run_fifo(atoll_runtime *rt, uint64_t count)
+{
+	unsigned n = atoll_runtime_reactors(rt);
+	struct seq_receiver_arg *recv = calloc(1, sizeof(*recv));
+	struct seq_sender_arg *senders = calloc(n, sizeof(*senders));
+	atoll_ref receiver, refs[MAX_SENDERS];
+	uint64_t queued = 0, t0 = test_now_ns();
+
+	assert_non_null(recv);
+	assert_non_null(senders);
+	assert_true(n <= MAX_SENDERS);
+	recv->nsenders = n;
+	for (unsigned i = 0; i < n; i++)
+		atomic_store(&recv->next[i], 1);
+	receiver = spawn_on(rt, &seq_receiver_type, recv, 0);
+	for (unsigned i = 0; i < n; i++) {
+		senders[i].receiver = receiver;
+		senders[i].id = i;
+		senders[i].count = count;
+		refs[i] = spawn_on(rt, &seq_sender_type, &senders[i], (int)i);
+	}
+	for (unsigned i = 0; i < n; i++)
+		send_from_outside(rt, refs[i], MSG_GO, NULL, 0);
+
+	assert_wait_u64(&recv->total, count * n, TSAN_SCALE(60, 240) * NS_PER_SEC);
+	printf("fifo: %u senders x %llu messages in %.3f s\n", n, (unsigned long long)count,
+	       (double)(test_now_ns() - t0) / 1e9);
+	assert_no_check_failures();
+	assert_int_equal(atomic_load(&recv->gaps), 0);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(atomic_load(&recv->next[i]), count + 1);
+		assert_int_equal(atomic_load(&senders[i].done), 1);
+		queued += atomic_load(&senders[i].queued);
+	}
+	/* Nothing beyond the expected total arrives. */
+	assert_int_equal(atomic_load(&recv->total), count * n);
+	free(senders);
+	free(recv);
+	return queued;
+}
+
+static void runtime_cross_core_messages_keep_per_sender_fifo_order(void **state)
+{
+	atoll_runtime *rt = start_reactors(4);
+
+	(void)state;
+	run_fifo(rt, TSAN_SCALE(100000u, 20000u));
+	destroy_runtime(rt);
+}
+
+struct overflow_drained {
+	atoll_runtime *rt;
+};
+
+static bool overflow_is_empty(void *arg)
+{
+	struct overflow_drained *d = arg;
+
+	return STATS_SUM(d->rt, overflow) == 0;
+}
+
+static void runtime_tiny_ring_overflows_without_loss_and_keeps_order(void **state)
+{
+	struct atoll_config cfg = { .reactors = 4, .ring_capacity = 2, .no_signals = true };
+	atoll_runtime *rt;
+	struct overflow_drained d;
+	uint64_t queued;
+
+	(void)state;
+	rt = start_runtime(&cfg);
+	queued = run_fifo(rt, TSAN_SCALE(20000u, 5000u));
+	printf("ring_full total %llu, ATOLL_SENT_QUEUED returned %llu times\n",
+	       (unsigned long long)STATS_SUM(rt, ring_full), (unsigned long long)queued);
+	assert_true(STATS_SUM(rt, ring_full) > 0);
+	assert_true(queued > 0);
+	/* Everything arrived, so nothing may be left waiting in overflow. */
+	d.rt = rt;
+	if (!wait_for(overflow_is_empty, &d, WAIT_LIMIT_NS))
+		fail_msg("stats.overflow stays at %llu after every message arrived",
+			 (unsigned long long)STATS_SUM(rt, overflow));
+	destroy_runtime(rt);
+}
+
+/* Stats ---------------------------------------------------------------- */
+
+struct driver_arg {
+	atoll_ref local;
+	atoll_ref remote;
+	unsigned nlocal;
+	unsigned nremote;
+	_Atomic uint64_t done;
+};
+
+static int driver_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	(void)ctx;
+	*(struct driver_arg **)state = (struct driver_arg *)arg;
+	return 0;
+}
+
+static void driver_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct driver_arg *a = *(struct driver_arg **)state;
+	uint64_t v = 7;
+
+	CHECK_EQ(msg->type, MSG_GO);
+	for (unsigned i = 0; i < a->nlocal; i++)
+		CHECK_EQ(atoll_tell(ctx, a->local, MSG_VALUE, &v, sizeof(v)), ATOLL_SENT);
+	for (unsigned i = 0; i < a->nremote; i++)
+		CHECK(atoll_tell(ctx, a->remote, MSG_VALUE, &v, sizeof(v)) >= 0);
+	atomic_store(&a->done, 1);
+}
+
+static const struct atoll_actor_type driver_type = {
+	.name = "driver",
+	.state_size = sizeof(struct driver_arg *),
+	.init = driver_init,
+	.receive = driver_receive,
+};
+
+static void runtime_stats_count_sends_receives_and_live_actors(void **state)
+{
+	atoll_runtime *rt = start_reactors(2);
+	static struct probe_slot local_slot, remote_slot; /* outlive the test */
+	static struct driver_arg arg;
+	struct atoll_stats before0, before1, after0, after1;
+	atoll_ref driver;
+
+	(void)state;
+	memset(&local_slot, 0, sizeof(local_slot));
+	memset(&remote_slot, 0, sizeof(remote_slot));
+	memset(&arg, 0, sizeof(arg));
+	arg.nlocal = 10;
+	arg.nremote = 7;
+	arg.local = spawn_on(rt, &probe_type, &local_slot, 0);
+	arg.remote = spawn_on(rt, &probe_type, &remote_slot, 1);
+	driver = spawn_on(rt, &driver_type, &arg, 0);
+	assert_wait_u64(&local_slot.inits, 1, WAIT_LIMIT_NS);
+	assert_wait_u64(&remote_slot.inits, 1, WAIT_LIMIT_NS);
+	assert_stat_eventually(rt, 0, actors_alive, 2);
+	assert_stat_eventually(rt, 1, actors_alive, 1);
+	assert_stat_eventually(rt, 0, spawned, 2);
+	assert_stat_eventually(rt, 1, spawned, 1);
+	before0 = read_stats(rt, 0);
+	before1 = read_stats(rt, 1);
+
+	send_from_outside(rt, driver, MSG_GO, NULL, 0);
+	assert_wait_u64(&local_slot.received, 10, WAIT_LIMIT_NS);
+	assert_wait_u64(&remote_slot.received, 7, WAIT_LIMIT_NS);
+	/* The driver's go, its 10 local sends, and the 7 that crossed. */
+	assert_stat_eventually(rt, 0, received, before0.received + 1 + 10);
+	assert_stat_eventually(rt, 1, received, before1.received + 7);
+	after0 = read_stats(rt, 0);
+	after1 = read_stats(rt, 1);
+	assert_int_equal(after0.sent_local - before0.sent_local, 10);
+	assert_int_equal(after0.sent_remote - before0.sent_remote, 7);
+	assert_int_equal(after1.sent_local - before1.sent_local, 0);
+	assert_int_equal(after1.sent_remote - before1.sent_remote, 0);
+	assert_int_equal(after0.dead_letters + after1.dead_letters, 0);
+	assert_int_equal(after0.init_failures + after1.init_failures, 0);
+
+	/* One actor leaves: alive drops, spawned does not. */
+	send_from_outside(rt, arg.local, MSG_QUIT, NULL, 0);
+	assert_wait_u64(&local_slot.stops, 1, WAIT_LIMIT_NS);
+	assert_stat_eventually(rt, 0, actors_alive, 1);
+	assert_stat_eventually(rt, 0, spawned, 2);
+	assert_stat_eventually(rt, 1, actors_alive, 1);
+	assert_no_check_failures();
+	destroy_runtime(rt);
+}
+
+/* Fairness ------------------------------------------------------------- */
+
+struct fairness {
+	atoll_ref busy;
+	atoll_ref other;
+	_Atomic uint64_t busy_count;
+	_Atomic uint64_t busy_count_seen_by_other;
+	_Atomic uint64_t other_done;
+};
+
+static int fair_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	(void)ctx;
+	*(struct fairness **)state = (struct fairness *)arg;
+	return 0;
+}
+
+static void fair_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct fairness *f = *(struct fairness **)state;
+
+	if (msg->type == MSG_FLOOD) {
+		/* The flooder: 1000 messages to busy, then one to other. */
+		for (int i = 0; i < 1000; i++)
+			CHECK(atoll_tell(ctx, f->busy, MSG_VALUE, NULL, 0) >= 0);
+		CHECK(atoll_tell(ctx, f->other, MSG_GO, NULL, 0) >= 0);
+	} else if (msg->type == MSG_VALUE) {
+		atomic_fetch_add(&f->busy_count, 1);
+	} else if (msg->type == MSG_GO) {
+		atomic_store(&f->busy_count_seen_by_other, atomic_load(&f->busy_count));
+		atomic_store(&f->other_done, 1);
+	}
+}
+
+static const struct atoll_actor_type fair_type = {
+	.name = "fair",
+	.state_size = sizeof(struct fairness *),
+	.init = fair_init,
+	.receive = fair_receive,
+};
+
+static void runtime_batch_limit_lets_other_actors_run_before_a_full_mailbox_drains(void **state)
+{
+	struct atoll_config cfg = { .reactors = 1, .batch = 16, .no_signals = true };
+	atoll_runtime *rt = start_runtime(&cfg);
+	static struct fairness f; /* outlives the test */
+	atoll_ref flooder;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.busy = spawn_on(rt, &fair_type, &f, 0);
+	f.other = spawn_on(rt, &fair_type, &f, 0);
+	flooder = spawn_on(rt, &fair_type, &f, 0);
+	send_from_outside(rt, flooder, MSG_FLOOD, NULL, 0);
+	assert_wait_u64(&f.other_done, 1, WAIT_LIMIT_NS);
+	assert_wait_u64(&f.busy_count, 1000, WAIT_LIMIT_NS);
+	printf("other ran after busy handled %llu of 1000\n",
+	       (unsigned long long)atomic_load(&f.busy_count_seen_by_other));
+	assert_true(atomic_load(&f.busy_count_seen_by_other) < 1000);
+	assert_no_check_failures();
+	destroy_runtime(rt);
+}
+
+/* Stop ----------------------------------------------------------------- */
+
+static _Atomic uint64_t released_buffers;
+
+static void release_counted(atoll_msg *msg)
+{
+	free(msg->data);
+	atomic_fetch_add(&released_buffers, 1);
+}
+
+static atoll_msg *counted_msg(void)
+{
+	atoll_msg *m = atoll_msg_new(MSG_COUNTED, 0);
+	void *buf = malloc(16);
+
+	if (m == NULL || buf == NULL) {
+		free(buf);
+		atoll_msg_free(m);
+		return NULL;
+	}
+	memset(buf, 0, 16);
+	atoll_msg_attach(m, buf, 0, 16, release_counted);
+	return m;
+}
+
+struct flood_arg {
+	atoll_ref target;
+	unsigned count;
+};
+
+static int flood_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	(void)ctx;
+	*(const struct flood_arg **)state = arg;
+	return 0;
+}
+
+static void flood_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	const struct flood_arg *a = *(const struct flood_arg **)state;
+
+	CHECK_EQ(msg->type, MSG_FLOOD);
+	for (unsigned i = 0; i < a->count; i++) {
+		atoll_msg *m = counted_msg();
+
+		CHECK(m != NULL);
+		if (m != NULL)
+			CHECK(atoll_send(ctx, a->target, m) >= 0);
+	}
+	atoll_stop_runtime(ctx);
+}
+
+static const struct atoll_actor_type flood_type = {
+	.name = "flood",
+	.state_size = sizeof(struct flood_arg *),
+	.init = flood_init,
+	.receive = flood_receive,
+};
+
+static void runtime_stop_frees_every_message_in_mailboxes_rings_and_overflow(void **state)
+{
+	struct atoll_config cfg = { .reactors = 2, .ring_capacity = 2, .no_signals = true };
+	atoll_runtime *rt = start_runtime(&cfg);
+	static struct probe_slot sink_slot; /* outlive the test */
+	static struct flood_arg arg;
+	atoll_ref flooder;
+
+	(void)state;
+	memset(&sink_slot, 0, sizeof(sink_slot));
+	arg.count = 5000;
+	atomic_store(&released_buffers, 0);
+	arg.target = spawn_on(rt, &probe_type, &sink_slot, 1);
+	flooder = spawn_on(rt, &flood_type, &arg, 0);
+	for (int i = 0; i < 500; i++) {
+		atoll_msg *m = counted_msg();
+
+		assert_non_null(m);
+		assert_true(atoll_runtime_send(rt, arg.target, m) >= 0);
+	}
+	/* The flooder fills ring and overflow, then stops the runtime. */
+	send_from_outside(rt, flooder, MSG_FLOOD, NULL, 0);
+	assert_int_equal(wait_runtime(rt), 0);
+	/* Stats stay readable between wait and destroy. */
+	assert_int_equal(read_stats(rt, 1).received, atomic_load(&sink_slot.received));
+	destroy_runtime(rt);
+	printf("sink received %llu of 5500 before the stop\n",
+	       (unsigned long long)atomic_load(&sink_slot.received));
+	assert_int_equal(atomic_load(&released_buffers), 5500);
+	assert_int_equal(atomic_load(&sink_slot.stops), 1);
+	assert_no_check_failures();
+}
+
+static void runtime_stop_from_another_thread_returns_wait(void **state)
+{
+	atoll_runtime *rt = start_reactors(2);
+	static struct probe_slot slot; /* outlives the test */
+
+	(void)state;
+	memset(&slot, 0, sizeof(slot));
+	spawn_on(rt, &probe_type, &slot, 1);
+	assert_wait_u64(&slot.inits, 1, WAIT_LIMIT_NS);
+	atoll_runtime_stop(rt);
+	atoll_runtime_stop(rt); /* twice is harmless */
+	assert_int_equal(wait_runtime(rt), 0);
+	assert_int_equal(atomic_load(&slot.stops), 1);
+	destroy_runtime(rt);
+	assert_int_equal(atomic_load(&slot.stops), 1);
+}
+
+/* Bad input ------------------------------------------------------------ */
+
+static int noop_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	(void)ctx;
+	(void)state;
+	(void)arg;
+	return 0;
+}
+
+static const struct atoll_actor_type no_receive_type = {
+	.name = "no_receive",
+	.init = noop_init,
+};
+
+static void runtime_rejects_bad_config_spawn_and_refs_with_einval(void **state)
+{
+	struct atoll_config cfg = { .reactors = ATOLL_MAX_REACTORS + 1, .no_signals = true };
+	atoll_runtime *rt = NULL;
+	static struct probe_slot slot; /* outlives the test */
+	atoll_ref ref = ATOLL_REF_NONE, nowhere;
+	int rc;
+
+	(void)state;
+	assert_int_equal(atoll_runtime_start(&cfg, &rt), -EINVAL);
+	cfg.reactors = UINT32_MAX;
+	assert_int_equal(atoll_runtime_start(&cfg, &rt), -EINVAL);
+
+	/* Not a power of two: rounded up, not refused. */
+	cfg.reactors = 2;
+	cfg.ring_capacity = 3;
+	rt = start_runtime(&cfg);
+	memset(&slot, 0, sizeof(slot));
+	assert_int_equal(atoll_runtime_spawn(rt, &probe_type, &slot, 2, &ref), -EINVAL);
+	assert_int_equal(atoll_runtime_spawn(rt, &probe_type, &slot, ATOLL_HERE, &ref), -EINVAL);
+	assert_int_equal(atoll_runtime_spawn(rt, &no_receive_type, NULL, 0, &ref), -EINVAL);
+	assert_int_equal(atoll_runtime_spawn(rt, NULL, NULL, 0, &ref), -EINVAL);
+
+	/* A ref naming no reactor; the message is taken (and freed) anyway. */
+	nowhere = ((atoll_ref)5 << (ATOLL_REF_SLOT_BITS + ATOLL_REF_GEN_BITS)) | 1;
+	assert_int_equal(atoll_runtime_send(rt, nowhere, atoll_msg_new(MSG_VALUE, 8)), -EINVAL);
+	rc = atoll_runtime_send(rt, ATOLL_REF_NONE, atoll_msg_new(MSG_VALUE, 8));
+	assert_true(rc == -EINVAL || rc == -ESRCH);
+
+	/* The runtime still works. */
+	ref = spawn_on(rt, &probe_type, &slot, 1);
+	send_value(rt, ref, 42);
+	assert_wait_u64(&slot.received, 1, WAIT_LIMIT_NS);
+	assert_int_equal(atomic_load(&slot.last_value), 42);
+	destroy_runtime(rt);
+}
+
+/* io_uring blocked by seccomp ------------------------------------------ */
+
+#if defined(__x86_64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef TEST_AUDIT_ARCH
+static int child_start_with_io_uring_setup_failing(int fd, int err)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((uint32_t)err & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {
+		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
+		.filter = filter,
+	};
+	struct atoll_config cfg = { .reactors = 2, .no_signals = true };
+	struct io_uring ring;
+	atoll_runtime *rt = NULL;
+	int rc;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return 20;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return 21;
+	/* The filter works: liburing itself now gets the error. */
+	if (io_uring_queue_init(4, &ring, 0) != -err)
+		return 22;
+	rc = atoll_runtime_start(&cfg, &rt);
+	if (write(fd, &rc, sizeof(rc)) != (ssize_t)sizeof(rc))
+		return 23;
+	if (rc == 0) {
+		atoll_runtime_destroy(rt);
+		return 24;
+	}
+	return rc == -err ? 0 : 25;
+}
+
+static int child_io_uring_eperm(int fd)
+{
+	return child_start_with_io_uring_setup_failing(fd, EPERM);
+}
+
+static int child_io_uring_enosys(int fd)
+{
+	return child_start_with_io_uring_setup_failing(fd, ENOSYS);
+}
+#endif
+
+static void check_start_fails_in_child(int (*child)(int fd), int err)
+{
+	int rc = 0;
+	int status = run_in_child(child, &rc);
+
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("child exited with %d; atoll_runtime_start returned %d (%s), expected %d",
+			 WEXITSTATUS(status), rc, rc == INT32_MIN ? "nothing" : atoll_strerror(rc),
+			 -err);
+	assert_int_equal(rc, -err);
+}
+
+static void runtime_start_returns_eperm_when_seccomp_blocks_io_uring(void **state)
+{
+	(void)state;
+#ifdef TEST_AUDIT_ARCH
+	check_start_fails_in_child(child_io_uring_eperm, EPERM);
+#else
+	(void)check_start_fails_in_child;
+	skip();
+#endif
+}
+
+static void runtime_start_returns_enosys_when_seccomp_hides_io_uring(void **state)
+{
+	(void)state;
+#ifdef TEST_AUDIT_ARCH
+	check_start_fails_in_child(child_io_uring_enosys, ENOSYS);
+#else
+	skip();
+#endif
+}
+
+static void strerror_returns_success_or_the_errno_text(void **state)
+{
+	static const int errs[] = { EINVAL, ENOMEM, ESRCH, EEXIST, ENOENT, EPERM, ENOSYS, EAGAIN };
+
+	(void)state;
+	assert_string_equal(atoll_strerror(0), "success");
+	assert_string_equal(atoll_strerror(ATOLL_SENT_QUEUED), "success");
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		const char *s = atoll_strerror(-errs[i]);
+
+		assert_non_null(s);
+		assert_true(strlen(s) > 0);
+		assert_string_equal(s, strerror(errs[i]));
+	}
+	/* Values no errno has still give a string. */
+	assert_non_null(atoll_strerror(-99999));
+	assert_true(strlen(atoll_strerror(-99999)) > 0);
+}
+
+/* Last in the list: UBSan stops the process if negating it overflows. */
+static void strerror_of_int_min_gives_a_string_without_overflow(void **state)
+{
+	(void)state;
+	assert_non_null(atoll_strerror(INT32_MIN));
+	assert_true(strlen(atoll_strerror(INT32_MIN)) > 0);
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	reset_checks();
+	return 0;
+}
+
+#define TEST(f) cmocka_unit_test_setup_teardown(f, reset, destroy_leftovers)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TEST(runtime_starts_and_stops_with_1_reactor),
+		TEST(runtime_starts_and_stops_with_2_reactors),
+		TEST(runtime_starts_and_stops_with_4_reactors),
+		TEST(runtime_starts_and_stops_with_8_reactors_oversubscribed),
+		TEST(runtime_restarts_many_times_in_one_process),
+		TEST(runtime_default_config_starts_one_reactor_per_cpu_in_affinity_mask),
+		TEST(runtime_default_reactors_follow_a_narrowed_affinity_mask),
+		TEST(runtime_pins_reactor_i_to_configured_cpus_i),
+		TEST(runtime_uring_mode_names_setup_and_doorbell),
+		TEST(runtime_cross_core_messages_keep_per_sender_fifo_order),
+		TEST(runtime_tiny_ring_overflows_without_loss_and_keeps_order),
+		TEST(runtime_stats_count_sends_receives_and_live_actors),
+		TEST(runtime_batch_limit_lets_other_actors_run_before_a_full_mailbox_drains),
+		TEST(runtime_stop_frees_every_message_in_mailboxes_rings_and_overflow),
+		TEST(runtime_stop_from_another_thread_returns_wait),
+		TEST(runtime_rejects_bad_config_spawn_and_refs_with_einval),
+		TEST(runtime_start_returns_eperm_when_seccomp_blocks_io_uring),
+		TEST(runtime_start_returns_enosys_when_seccomp_hides_io_uring),
+		TEST(strerror_returns_success_or_the_errno_text),
+		TEST(strerror_of_int_min_gives_a_string_without_overflow),
+	};
+
+	require_io_uring_or_skip();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
