@@ -3,11 +3,17 @@
  * threads (where cmocka's longjmp-based asserts must not be used) and that
  * the test thread reports afterwards, bounded waits on conditions with a
  * deadline, iteration scaling under ThreadSanitizer, skipping (exit 77) when
- * the kernel has no io_uring, and runtime teardown with a time limit.
+ * the kernel has no io_uring, runtime teardown with a time limit, and the
+ * probe actor, which records where it runs and what it receives.
  * Everything is static inline: each test executable takes what it uses.
+ * Include it first: it asks for _GNU_SOURCE (sched_getaffinity, CPU_ISSET).
  */
 #ifndef ATOLL_TEST_HELPERS_H
 #define ATOLL_TEST_HELPERS_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +23,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -441,6 +448,106 @@ static inline void send_from_outside(atoll_runtime *rt, atoll_ref to, uint32_t t
 	rc = atoll_runtime_send(rt, to, m);
 	if (rc < 0)
 		fail_msg("atoll_runtime_send(type %u): %d (%s)", type, rc, atoll_strerror(rc));
+}
+
+/*
+ * The probe actor: spawned with a struct probe_slot as its argument, it
+ * records where it runs and what it receives there, for the test thread to
+ * check. It acts on the three message types below; a test that uses it
+ * numbers its own from PROBE_MSG_END.
+ */
+enum {
+	PROBE_MSG_VALUE = ATOLL_MSG_USER, /* payload: uint64_t, kept as last_value */
+	PROBE_MSG_QUIT,                   /* the probe stops itself */
+	PROBE_MSG_STOP_RUNTIME,           /* the probe stops the runtime */
+	PROBE_MSG_END,
+};
+
+/* What a probe actor saw, for the test thread to check. */
+struct probe_slot {
+	_Atomic uint64_t inits;
+	_Atomic uint64_t init_core;
+	_Atomic uint64_t init_ncores;
+	_Atomic uint64_t self;
+	_Atomic uint64_t cpu_mask; /* affinity of its reactor thread, CPUs 0-63 */
+	_Atomic uint64_t received;
+	_Atomic uint64_t last_value;
+	_Atomic uint64_t receive_core;
+	_Atomic uint64_t stops;
+};
+
+struct probe_state {
+	struct probe_slot *slot;
+};
+
+static inline uint64_t thread_cpu_mask(void)
+{
+	cpu_set_t set;
+	uint64_t mask = 0;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 0;
+	for (unsigned cpu = 0; cpu < 64; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			mask |= 1ull << cpu;
+	return mask;
+}
+
+static inline int probe_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	struct probe_state *s = state;
+
+	s->slot = (struct probe_slot *)arg;
+	atomic_store(&s->slot->init_core, atoll_core(ctx));
+	atomic_store(&s->slot->init_ncores, atoll_ncores(ctx));
+	atomic_store(&s->slot->self, atoll_self(ctx));
+	atomic_store(&s->slot->cpu_mask, thread_cpu_mask());
+	atomic_fetch_add(&s->slot->inits, 1);
+	return 0;
+}
+
+static inline void probe_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct probe_state *s = state;
+
+	if (msg->type == PROBE_MSG_QUIT) {
+		CHECK_EQ(atoll_stop(ctx, atoll_self(ctx)), 0);
+	} else if (msg->type == PROBE_MSG_STOP_RUNTIME) {
+		atoll_stop_runtime(ctx);
+	} else if (msg->type == PROBE_MSG_VALUE) {
+		uint64_t v;
+
+		CHECK_EQ(msg->len, sizeof(v));
+		memcpy(&v, msg->data, sizeof(v));
+		atomic_store(&s->slot->last_value, v);
+	}
+	atomic_store(&s->slot->receive_core, atoll_core(ctx));
+	atomic_fetch_add(&s->slot->received, 1);
+}
+
+static inline void probe_stop(atoll_ctx *ctx, void *state)
+{
+	struct probe_state *s = state;
+
+	(void)ctx;
+	atomic_fetch_add(&s->slot->stops, 1);
+}
+
+static const struct atoll_actor_type probe_type = {
+	.name = "probe",
+	.state_size = sizeof(struct probe_state),
+	.init = probe_init,
+	.receive = probe_receive,
+	.stop = probe_stop,
+};
+
+/* Setup: forgets reactor-thread check failures of earlier tests. */
+static inline int reset(void **state)
+{
+	(void)state;
+	reset_checks();
+	return 0;
 }
 
 #endif /* ATOLL_TEST_HELPERS_H */
