@@ -17,14 +17,17 @@ void atoll__log_set_level(int level)
 
 void atoll__log(int level, const char *fmt, ...)
 {
-	static const char *const names[] = {"", "error", "warning", "info", "debug"};
+	static const char *const names[] = { "", "error", "warning", "info", "debug" };
 	char line[512];
 	va_list ap;
 	int n;
 
 	if (level > atomic_load_explicit(&atoll__log_level, memory_order_relaxed))
 		return;
-	n = snprintf(line, sizeof(line), "atoll: %s: ", names[level < 1 ? 1 : level > 4 ? 4 : level]);
+	n = snprintf(line, sizeof(line), "atoll: %s: ",
+		     names[level < 1   ? 1
+			   : level > 4 ? 4
+				       : level]);
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);

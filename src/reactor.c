@@ -70,9 +70,9 @@ int atoll__reactor_setup(struct atoll_ctx *r)
 		unsigned flags;
 		const char *name;
 	} modes[] = {
-		{IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "defer_taskrun"},
-		{IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "coop_taskrun"},
-		{0, "plain"},
+		{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "defer_taskrun" },
+		{ IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "coop_taskrun" },
+		{ 0, "plain" },
 	};
 	unsigned entries = r->rt->cfg.sq_entries;
 	int ret = -EINVAL;
@@ -570,8 +570,7 @@ void *atoll__reactor_main(void *arg)
 	pin(r);
 	err = atoll__alloc_bind_thread(r->index);
 	if (err < 0)
-		atoll__log_debug("reactor %u: no private arena: %s", r->index,
-				 atoll_strerror(err));
+		atoll__log_debug("reactor %u: no private arena: %s", r->index, atoll_strerror(err));
 	err = atoll__reactor_setup(r);
 
 	/* Report, then wait until every reactor has: start succeeds or fails
@@ -587,11 +586,11 @@ void *atoll__reactor_main(void *arg)
 	pthread_mutex_unlock(&rt->lock);
 
 	while (run && atomic_load_explicit(&rt->stopping, memory_order_acquire) == 0) {
-		drain_inbound(r); /* 1 */
-		run_actors(r);    /* 2 */
+		drain_inbound(r);  /* 1 */
+		run_actors(r);     /* 2 */
 		flush_outbound(r); /* 3 */
-		fire_timers(r);   /* 4 */
-		poll_io(r);       /* 5 */
+		fire_timers(r);    /* 4 */
+		poll_io(r);        /* 5 */
 	}
 	reactor_shutdown(r, run);
 	atoll__tls_pool = NULL;

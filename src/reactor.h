@@ -52,14 +52,14 @@ struct atoll__out {
 
 /* Counters: single writer (the reactor), read by any thread. */
 struct atoll__stats {
-	_Atomic uint64_t sent_local, sent_remote, received, ring_full, overflow, doorbells,
-		wakeups, dead_letters, spawned, actors_alive, timers_fired, init_failures;
+	_Atomic uint64_t sent_local, sent_remote, received, ring_full, overflow, doorbells, wakeups,
+		dead_letters, spawned, actors_alive, timers_fired, init_failures;
 };
 
 /* Increments a single-writer counter; a plain load and store suffice, the
  * atomics only make the readers in atoll_runtime_stats race-free. */
-#define ATOLL__STAT_ADD(r, field, n)                                                            \
-	atomic_store_explicit(&(r)->stats.field,                                                 \
+#define ATOLL__STAT_ADD(r, field, n)                                                               \
+	atomic_store_explicit(&(r)->stats.field,                                                   \
 			      atomic_load_explicit(&(r)->stats.field, memory_order_relaxed) + (n), \
 			      memory_order_relaxed)
 #define ATOLL__STAT_INC(r, field) ATOLL__STAT_ADD(r, field, 1)
@@ -89,25 +89,25 @@ struct atoll_ctx {
 	/* Run queue: actors with messages, FIFO. */
 	struct atoll__actor *run_head, *run_tail;
 
-	struct atoll__out *out;  /* [ncores] */
-	unsigned *dirty;         /* destinations with unpublished or overflow */
+	struct atoll__out *out; /* [ncores] */
+	unsigned *dirty;        /* destinations with unpublished or overflow */
 	unsigned ndirty;
 	struct atoll__ring **in; /* [ncores]: ring from each peer, NULL for self */
 
 	struct atoll__timers timers;
-	uint64_t timeout_armed;  /* deadline of the armed IORING_OP_TIMEOUT, or 0 */
+	uint64_t timeout_armed; /* deadline of the armed IORING_OP_TIMEOUT, or 0 */
 	struct __kernel_timespec timeout_ts;
 
 	struct io_uring ring;
-	unsigned ring_flags;     /* the setup flags that worked */
+	unsigned ring_flags; /* the setup flags that worked */
 	bool uring_ok;
 	bool eventfd_doorbell;
 	int event_fd;
 	uint64_t eventfd_buf;
-	int signal_fd;           /* reactor 0 only, else -1 */
+	int signal_fd; /* reactor 0 only, else -1 */
 	struct signalfd_siginfo siginfo;
 	unsigned loops;
-	uint64_t idle_spin_ns;   /* poll this long before parking */
+	uint64_t idle_spin_ns; /* poll this long before parking */
 	const char *uring_mode;
 
 	struct atoll__msg_pool pool; /* small message blocks (msg.h) */
@@ -122,7 +122,7 @@ struct atoll_ctx {
 	 * fence after setting it in reactor_park pairs with the fence in
 	 * atoll__reactor_wake, after the waker published its work. */
 	alignas(128) _Atomic int sleeping;
-	int ring_fd;             /* read by peers for msg_ring; fixed after start */
+	int ring_fd; /* read by peers for msg_ring; fixed after start */
 
 	/* Messages from non-reactor threads, under ext_lock. ext_pending is set
 	 * (seq_cst) by the sender after queueing, and read by the reactor

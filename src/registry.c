@@ -26,7 +26,8 @@ static struct atoll_registry_entry **find(struct atoll_runtime *rt, const char *
 
 static int valid_name(const char *name)
 {
-	return name != NULL && name[0] != '\0' && strnlen(name, ATOLL_NAME_MAX + 1) <= ATOLL_NAME_MAX;
+	return name != NULL && name[0] != '\0' &&
+	       strnlen(name, ATOLL_NAME_MAX + 1) <= ATOLL_NAME_MAX;
 }
 
 int atoll_register(atoll_runtime *rt, const char *name, atoll_ref ref)

@@ -22,14 +22,16 @@
 #define ATOLL__CACHE_LINE 128 /* two lines: defeats the adjacent-line prefetcher */
 
 struct atoll__ring {
-	/* Producer side. */
-	alignas(ATOLL__CACHE_LINE) _Atomic uint32_t tail; /* pairs with the consumer's acquire load in pop */
-	uint32_t tail_local;   /* next slot to fill, not yet published */
-	uint32_t head_cache;   /* producer's view of head */
-	/* Consumer side. */
-	alignas(ATOLL__CACHE_LINE) _Atomic uint32_t head; /* pairs with the producer's acquire load in push */
-	uint32_t head_local;   /* next slot to read, not yet released */
-	uint32_t tail_cache;   /* consumer's view of tail */
+	/* Producer side. tail: released in publish, paired with the
+	 * consumer's acquire load in pop and has_work. */
+	alignas(ATOLL__CACHE_LINE) _Atomic uint32_t tail;
+	uint32_t tail_local; /* next slot to fill, not yet published */
+	uint32_t head_cache; /* producer's view of head */
+	/* Consumer side. head: released in release, paired with the
+	 * producer's acquire load in push. */
+	alignas(ATOLL__CACHE_LINE) _Atomic uint32_t head;
+	uint32_t head_local; /* next slot to read, not yet released */
+	uint32_t tail_cache; /* consumer's view of tail */
 	/* Read-only after init. */
 	alignas(ATOLL__CACHE_LINE) uint32_t mask;
 	void **slots;

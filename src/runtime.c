@@ -28,7 +28,7 @@
 
 static int env_log_level(void)
 {
-	static const char *const names[] = {"", "error", "warn", "info", "debug"};
+	static const char *const names[] = { "", "error", "warn", "info", "debug" };
 	const char *v = getenv("ATOLL_LOG");
 
 	if (v == NULL || *v == '\0')
@@ -237,7 +237,7 @@ static int block_signals(struct atoll_runtime *rt)
 
 int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt_out)
 {
-	struct atoll_config cfg = {0};
+	struct atoll_config cfg = { 0 };
 	struct atoll_runtime *rt;
 	int *cpus = NULL;
 	int ncpus, err;
@@ -261,8 +261,8 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt_ou
 		return ncpus < 0 ? ncpus : -EINVAL;
 	if (cfg.reactors == 0)
 		cfg.reactors = (unsigned)ncpus;
-	cfg.ring_capacity = round_pow2(cfg.ring_capacity ? cfg.ring_capacity
-							  : DEFAULT_RING_CAPACITY);
+	cfg.ring_capacity =
+		round_pow2(cfg.ring_capacity ? cfg.ring_capacity : DEFAULT_RING_CAPACITY);
 	if (cfg.batch == 0)
 		cfg.batch = DEFAULT_BATCH;
 	if (cfg.sq_entries == 0)
@@ -294,7 +294,7 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt_ou
 		rt->idle_spin_ns = 0;
 	else
 		rt->idle_spin_ns = 1000u * (uint64_t)(cfg.idle_spin_us ? cfg.idle_spin_us
-									: DEFAULT_IDLE_SPIN_US);
+								       : DEFAULT_IDLE_SPIN_US);
 	if (!cfg.no_signals && (err = block_signals(rt)) < 0)
 		goto fail;
 
@@ -306,7 +306,8 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt_ou
 	memset(rt->rings, 0, rt->n * rt->n * sizeof(*rt->rings));
 	for (unsigned s = 0; s < rt->n; s++)
 		for (unsigned d = 0; d < rt->n; d++)
-			if (s != d && atoll__ring_init(&rt->rings[s * rt->n + d], cfg.ring_capacity))
+			if (s != d &&
+			    atoll__ring_init(&rt->rings[s * rt->n + d], cfg.ring_capacity))
 				goto fail;
 	for (unsigned i = 0; i < rt->n; i++) {
 		rt->reactors[i] = reactor_new(rt, i, cfg.no_pin ? -1 : cpus[i % (unsigned)ncpus]);
@@ -322,7 +323,8 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt_ou
 		int e = pthread_create(&rt->reactors[created]->thread, NULL, atoll__reactor_main,
 				       rt->reactors[created]);
 		if (e != 0) {
-			atoll__log_error("cannot start reactor thread %u: %s", created, strerror(e));
+			atoll__log_error("cannot start reactor thread %u: %s", created,
+					 strerror(e));
 			err = -e;
 			break;
 		}
@@ -433,10 +435,9 @@ int atoll_runtime_stats(const atoll_runtime *rt, unsigned core, struct atoll_sta
 const char *atoll_runtime_uring_mode(const atoll_runtime *rt, unsigned core)
 {
 	static const char *const names[] = {
-		"none+msg_ring",          "none+eventfd",
-		"defer_taskrun+msg_ring", "defer_taskrun+eventfd",
-		"coop_taskrun+msg_ring",  "coop_taskrun+eventfd",
-		"plain+msg_ring",         "plain+eventfd",
+		"none+msg_ring",         "none+eventfd",          "defer_taskrun+msg_ring",
+		"defer_taskrun+eventfd", "coop_taskrun+msg_ring", "coop_taskrun+eventfd",
+		"plain+msg_ring",        "plain+eventfd",
 	};
 	const char *mode;
 	int m = 0;

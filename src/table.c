@@ -114,7 +114,7 @@ void atoll__table_free(struct atoll__table *t, atoll_ref ref)
 	do {
 		atomic_store_explicit(&s->next_free, (uint32_t)head, memory_order_relaxed);
 		/* Release pairs with the acquire CAS in atoll__table_reserve. */
-	} while (!atomic_compare_exchange_weak_explicit(&t->free_head, &head,
-							((head >> 32) + 1) << 32 | (index + 1),
-							memory_order_release, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+		&t->free_head, &head, ((head >> 32) + 1) << 32 | (index + 1), memory_order_release,
+		memory_order_relaxed));
 }

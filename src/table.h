@@ -73,8 +73,8 @@ static inline uint32_t atoll__ref_gen(atoll_ref ref)
 /* Returns the slot for index, or NULL if its chunk does not exist. */
 static inline struct atoll__slot *atoll__table_slot(struct atoll__table *t, uint32_t index)
 {
-	struct atoll__slot *chunk = atomic_load_explicit(&t->chunks[index >> ATOLL__CHUNK_BITS],
-							 memory_order_acquire);
+	struct atoll__slot *chunk =
+		atomic_load_explicit(&t->chunks[index >> ATOLL__CHUNK_BITS], memory_order_acquire);
 	return chunk != NULL ? &chunk[index & (ATOLL__CHUNK_SLOTS - 1u)] : NULL;
 }
 
@@ -87,8 +87,7 @@ static inline struct atoll__actor *atoll__table_get(struct atoll__table *t, atol
 {
 	struct atoll__slot *s = atoll__table_slot(t, atoll__ref_slot(ref));
 
-	if (s == NULL ||
-	    atomic_load_explicit(&s->gen, memory_order_relaxed) != atoll__ref_gen(ref))
+	if (s == NULL || atomic_load_explicit(&s->gen, memory_order_relaxed) != atoll__ref_gen(ref))
 		return NULL;
 	return atomic_load_explicit(&s->actor, memory_order_acquire);
 }

@@ -130,8 +130,8 @@ static int grow(struct atoll__timers *tm)
 	return 0;
 }
 
-int atoll__timers_add(struct atoll__timers *tm, uint64_t deadline, uint64_t period,
-		      atoll_ref to, atoll_msg *msg, atoll_timer *id)
+int atoll__timers_add(struct atoll__timers *tm, uint64_t deadline, uint64_t period, atoll_ref to,
+		      atoll_msg *msg, atoll_timer *id)
 {
 	uint32_t rec;
 

@@ -23,10 +23,10 @@ struct atoll__timer_rec {
 
 struct atoll__timers {
 	struct atoll__timer_rec *recs;
-	uint32_t *heap;       /* record indices ordered by (deadline, seq) */
+	uint32_t *heap; /* record indices ordered by (deadline, seq) */
 	uint32_t nheap;
 	uint32_t cap;
-	uint32_t *free_recs;  /* stack of free record indices */
+	uint32_t *free_recs; /* stack of free record indices */
 	uint32_t nfree;
 	uint64_t next_seq;
 };
@@ -38,8 +38,8 @@ void atoll__timers_destroy(struct atoll__timers *tm);
 
 /* Adds a timer owning msg. Returns 0 and the id in *id, or -ENOMEM (msg is
  * then still the caller's). */
-int atoll__timers_add(struct atoll__timers *tm, uint64_t deadline, uint64_t period,
-		      atoll_ref to, atoll_msg *msg, atoll_timer *id);
+int atoll__timers_add(struct atoll__timers *tm, uint64_t deadline, uint64_t period, atoll_ref to,
+		      atoll_msg *msg, atoll_timer *id);
 
 /* Removes a timer and frees its message. Returns 0 or -ENOENT. */
 int atoll__timers_cancel(struct atoll__timers *tm, atoll_timer id);

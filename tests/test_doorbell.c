@@ -264,10 +264,9 @@ static void doorbell_two_wakers_racing_for_one_parked_reactor_lose_nothing(void 
  * the reactor has parked again in between. */
 static void poke_from_outside(bool eventfd)
 {
-	struct atoll_config cfg = { .reactors = 2,
-				    .no_signals = true,
-				    .eventfd_doorbell = eventfd,
-				    .idle_spin_us = -1 };
+	struct atoll_config cfg = {
+		.reactors = 2, .no_signals = true, .eventfd_doorbell = eventfd, .idle_spin_us = -1
+	};
 	static struct bell b; /* actors point here */
 	static struct player_arg arg;
 	atoll_runtime *rt = start_runtime(&cfg);

@@ -73,8 +73,8 @@ struct atoll_actor_type {
  * Returns 0, -EINVAL (bad type or where), -ENOMEM, -EAGAIN (actor table
  * full), or init's error.
  */
-int atoll_spawn(atoll_ctx *ctx, const struct atoll_actor_type *type,
-		const void *arg, int where, atoll_ref *ref);
+int atoll_spawn(atoll_ctx *ctx, const struct atoll_actor_type *type, const void *arg, int where,
+		atoll_ref *ref);
 
 /* Return values of atoll_send besides errors. */
 #define ATOLL_SENT 0
@@ -98,8 +98,7 @@ int atoll_send(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg);
  * sends it (atoll_msg_new_copy + atoll_send). Returns as atoll_send, or
  * -ENOMEM.
  */
-int atoll_tell(atoll_ctx *ctx, atoll_ref to, uint32_t type, const void *data,
-	       size_t len);
+int atoll_tell(atoll_ctx *ctx, atoll_ref to, uint32_t type, const void *data, size_t len);
 
 /*
  * Ask: sends msg to `to` with reply_to set to the calling actor and a fresh

@@ -91,8 +91,7 @@ struct atoll_stats {
  * kernel.io_uring_disabled sysctl or by seccomp (-EPERM/-ENOSYS).
  * Call from a thread that is not a reactor.
  */
-int atoll_runtime_start(const struct atoll_config *config,
-			atoll_runtime **rt);
+int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt);
 
 /*
  * Spawns an actor from outside the runtime (any non-reactor thread), on
@@ -100,8 +99,8 @@ int atoll_runtime_start(const struct atoll_config *config,
  * reactor later, so arg must stay valid until then.
  * Returns 0, -EINVAL, -ENOMEM or -EAGAIN.
  */
-int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type,
-			const void *arg, int where, atoll_ref *ref);
+int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, const void *arg,
+			int where, atoll_ref *ref);
 
 /*
  * Sends msg to `to` from outside the runtime (any non-reactor thread).
@@ -143,8 +142,7 @@ unsigned atoll_runtime_reactors(const atoll_runtime *rt);
  * also after the runtime has stopped and before it is destroyed; the values
  * are a recent snapshot, not a consistent cut. Returns 0 or -EINVAL.
  */
-int atoll_runtime_stats(const atoll_runtime *rt, unsigned core,
-			struct atoll_stats *stats);
+int atoll_runtime_stats(const atoll_runtime *rt, unsigned core, struct atoll_stats *stats);
 
 /*
  * How reactor `core` set up io_uring and its doorbell, as "<mode>+<doorbell>":

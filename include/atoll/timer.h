@@ -25,8 +25,7 @@ typedef uint64_t atoll_timer;
  * failure or cancel). Stores the timer in *timer when timer is not NULL.
  * Returns 0, -EINVAL (a ref that names no reactor) or -ENOMEM.
  */
-int atoll_send_after(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg,
-		     uint64_t ns, atoll_timer *timer);
+int atoll_send_after(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg, uint64_t ns, atoll_timer *timer);
 
 /*
  * Sends a copy of msg to `to` every period_ns nanoseconds, the first after
@@ -35,8 +34,8 @@ int atoll_send_after(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg,
  * Returns 0, -EINVAL (period_ns is 0, or a ref that names no reactor) or
  * -ENOMEM.
  */
-int atoll_send_every(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg,
-		     uint64_t period_ns, atoll_timer *timer);
+int atoll_send_every(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg, uint64_t period_ns,
+		     atoll_timer *timer);
 
 /*
  * Cancels a timer created on this reactor. A one-shot timer that has
