@@ -35,6 +35,8 @@ atoll_msg *atoll_msg_new(uint32_t type, size_t len)
 		struct atoll__msg_pool *pool = atoll__tls_pool;
 
 		flags = ATOLL__MSGF_POOLED;
+		if (pool != NULL)
+			flags |= pool->home << ATOLL__MSGF_HOME_SHIFT;
 		if (pool != NULL && pool->head != NULL) {
 			msg = pool->head;
 			pool->head = msg->next;
@@ -80,7 +82,8 @@ void atoll_msg_free(atoll_msg *msg)
 	if (msg->flags & ATOLL__MSGF_POOLED) {
 		struct atoll__msg_pool *pool = atoll__tls_pool;
 
-		if (pool != NULL && pool->count < ATOLL__POOL_MAX) {
+		if (pool != NULL && pool->count < ATOLL__POOL_MAX &&
+		    pool->home == msg->flags >> ATOLL__MSGF_HOME_SHIFT) {
 			msg->next = pool->head;
 			pool->head = msg;
 			pool->count++;

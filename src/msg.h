@@ -4,10 +4,12 @@
  * Messages whose inline payload fits ATOLL__POOL_PAYLOAD bytes are carved
  * from fixed-size blocks marked ATOLL__MSGF_POOLED. A reactor thread keeps a
  * LIFO free list of such blocks (hot in its cache) and reuses them before
- * asking jemalloc; a block freed on another reactor joins that reactor's
- * list, up to ATOLL__POOL_MAX blocks, beyond which it goes back to jemalloc
- * (and from there to its home arena). Sanitizer builds have no pool, so
- * ASan sees every message's lifetime.
+ * asking jemalloc. A block remembers its home reactor; freed at home it goes
+ * back on the list (up to ATOLL__POOL_MAX), freed anywhere else it goes to
+ * jemalloc, which returns it to its home arena in batches of its own.
+ * Sending blocks home over the rings instead was measured and lost (see
+ * docs/architecture.md, Memory). Sanitizer builds have no pool, so ASan sees
+ * every message's lifetime.
  */
 #ifndef ATOLL_MSG_INTERNAL_H
 #define ATOLL_MSG_INTERNAL_H
@@ -16,13 +18,19 @@
 
 #include "atoll/msg.h"
 
-#define ATOLL__POOL_PAYLOAD 64u
+/* 16 bytes of payload make an 80-byte block, jemalloc's size class for a
+ * bare message: larger blocks cost cross-core throughput (more lines move
+ * between caches per message). */
+#define ATOLL__POOL_PAYLOAD 16u
 #define ATOLL__POOL_MAX 8192u
 #define ATOLL__MSGF_POOLED 1u
+/* Bits 16-31 of a pooled block's flags: home reactor index + 1 (0: none). */
+#define ATOLL__MSGF_HOME_SHIFT 16u
 
 struct atoll__msg_pool {
 	atoll_msg *head;
 	uint32_t count;
+	uint32_t home; /* this reactor's index + 1 */
 };
 
 /* The calling thread's pool, or NULL (set for reactor threads). */

@@ -202,6 +202,7 @@ static struct atoll_ctx *reactor_new(struct atoll_runtime *rt, unsigned index, i
 	r->out = calloc(n, sizeof(*r->out));
 	r->in = calloc(n, sizeof(*r->in));
 	r->dirty = calloc(n, sizeof(*r->dirty));
+	r->pool.home = index + 1;
 	if (r->out == NULL || r->in == NULL || r->dirty == NULL ||
 	    atoll__table_init(&r->table, index) < 0) {
 		reactor_free(r);
