@@ -22,28 +22,22 @@
  * is the benchmark's name) and returns the process exit code: 0, 1 when the
  * benchmark could not run, 2 for bad flags.
  */
-#define BENCH_REGISTRY(X)                                                      \
-	X("pingpong.local", "two actors on one reactor bounce one message",       \
-	  bench_pingpong_local)                                                  \
-	X("pingpong.remote", "two actors on reactors 0 and 1 bounce one message", \
-	  bench_pingpong_remote)                                                 \
-	X("counting", "one sender, one receiver on one core, N fresh messages",   \
-	  bench_counting)                                                        \
-	X("threadring", "Savina thread ring: 503 actors, one token passed N times", \
-	  bench_threadring)                                                      \
-	X("spawn", "spawn rate and bytes per idle actor on one core",            \
-	  bench_spawn)                                                           \
-	X("xcore.throughput", "producer on reactor 0, consumer on 1, vs spsc.floor", \
-	  bench_xcore_throughput)                                                \
-	X("xcore.latency", "round trip between reactors 0 and 1, busy and parked", \
-	  bench_xcore_latency)                                                   \
-	X("doorbell", "parked round trip: msg_ring vs eventfd vs bare threads",  \
-	  bench_doorbell)                                                        \
-	X("spsc.floor", "bare SPSC ring between two pinned threads, no runtime", \
-	  bench_spsc_floor)
+#define BENCH_REGISTRY(X)                                                                         \
+	X("pingpong.local", "two actors on one reactor bounce one message", bench_pingpong_local) \
+	X("pingpong.remote", "two actors on reactors 0 and 1 bounce one message",                 \
+	  bench_pingpong_remote)                                                                  \
+	X("counting", "one sender, one receiver on one core, N fresh messages", bench_counting)   \
+	X("threadring", "Savina thread ring: 503 actors, one token passed N times",               \
+	  bench_threadring)                                                                       \
+	X("spawn", "spawn rate and bytes per idle actor on one core", bench_spawn)                \
+	X("xcore.throughput", "producer on reactor 0, consumer on 1, vs spsc.floor",              \
+	  bench_xcore_throughput)                                                                 \
+	X("xcore.latency", "round trip between reactors 0 and 1, busy and parked",                \
+	  bench_xcore_latency)                                                                    \
+	X("doorbell", "parked round trip: msg_ring vs eventfd vs bare threads", bench_doorbell)   \
+	X("spsc.floor", "bare SPSC ring between two pinned threads, no runtime", bench_spsc_floor)
 
-#define BENCH_DECLARE(name, description, function) \
-	int function(int argc, char **argv);
+#define BENCH_DECLARE(name, description, function) int function(int argc, char **argv);
 BENCH_REGISTRY(BENCH_DECLARE)
 #undef BENCH_DECLARE
 
@@ -73,12 +67,12 @@ enum bench_msg_type {
 
 /* Flags every benchmark accepts. */
 struct bench_common {
-	double seconds;  /* -t: cap on the measured phase, in seconds */
-	double timeout;  /* --timeout: watchdog, exit 3 when exceeded */
-	bool verbose;    /* -v: runtime counters and progress on stderr */
+	double seconds;           /* -t: cap on the measured phase, in seconds */
+	double timeout;           /* --timeout: watchdog, exit 3 when exceeded */
+	bool verbose;             /* -v: runtime counters and progress on stderr */
 	int cpus[BENCH_MAX_CPUS]; /* --cpus A,B,...: pin to these, in order */
-	unsigned ncpus;  /* 0: not given */
-	int idle_spin_us; /* --idle-spin-us: config.idle_spin_us (0: runtime default) */
+	unsigned ncpus;           /* 0: not given */
+	int idle_spin_us;         /* --idle-spin-us: config.idle_spin_us (0: runtime default) */
 };
 
 enum bench_flag_kind {
@@ -94,7 +88,7 @@ struct bench_flag {
 	const char *short_name; /* "-n", or NULL */
 	const char *long_name;  /* "--messages" */
 	enum bench_flag_kind kind;
-	void *value;            /* where the parsed value goes */
+	void *value; /* where the parsed value goes */
 	const char *help;
 };
 
@@ -116,24 +110,22 @@ void bench_config(struct atoll_config *config, const struct bench_common *common
  * Starts a runtime, printing the reason on stderr when it cannot. Returns 0
  * or atoll_runtime_start's error.
  */
-int bench_runtime_start(const char *bench, const struct atoll_config *config,
-			atoll_runtime **rt);
+int bench_runtime_start(const char *bench, const struct atoll_config *config, atoll_runtime **rt);
 
 /*
  * Sends a BENCH_MSG_START message with len bytes copied from payload (may be
  * NULL when len is 0) to `to` from the main thread. Returns 0 or -errno
  * (printed on stderr).
  */
-int bench_send_start(const char *bench, atoll_runtime *rt, atoll_ref to,
-		     const void *payload, size_t len);
+int bench_send_start(const char *bench, atoll_runtime *rt, atoll_ref to, const void *payload,
+		     size_t len);
 
 /*
  * Waits for the runtime to stop (the watchdog bounds the wait), prints the
  * counters when verbose. The runtime is not destroyed: read stats, then call
  * atoll_runtime_destroy.
  */
-void bench_runtime_wait(const char *bench, const struct bench_common *common,
-			atoll_runtime *rt);
+void bench_runtime_wait(const char *bench, const struct bench_common *common, atoll_runtime *rt);
 
 /* Peak resident set size of the process so far, in bytes. */
 uint64_t bench_max_rss(void);
@@ -151,12 +143,10 @@ int bench_pin_self(int cpu);
 /* -------------------------------------------------------------- output ---- */
 
 /* Prints "RESULT <bench> <formatted>\n" on stdout and flushes it. */
-void bench_result(const char *bench, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void bench_result(const char *bench, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints a note on stderr, prefixed with the benchmark name. */
-void bench_note(const char *bench, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void bench_note(const char *bench, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints every reactor's counters on stderr. */
 void bench_print_stats(const char *bench, const atoll_runtime *rt);
@@ -204,9 +194,8 @@ struct spsc_floor_result {
 	double seconds;
 	double ptrs_per_sec;
 };
-int spsc_floor_run(uint64_t n, uint32_t capacity, uint32_t batch,
-		   int cpu_producer, int cpu_consumer, uint64_t max_ns,
-		   struct spsc_floor_result *result);
+int spsc_floor_run(uint64_t n, uint32_t capacity, uint32_t batch, int cpu_producer,
+		   int cpu_consumer, uint64_t max_ns, struct spsc_floor_result *result);
 
 /* One sender actor on reactor 0 sends fresh messages to one receiver
  * (counting.c), on reactor 0 or 1. */
@@ -222,40 +211,39 @@ struct counting_params {
 	uint64_t max_ns;        /* cap on the measured phase */
 };
 struct counting_result {
-	uint64_t sent;          /* messages the sender sent */
-	uint64_t received;      /* messages the receiver counted */
-	uint64_t out_of_order;  /* sequence numbers that were not the next one */
-	uint64_t queued;        /* sends that returned ATOLL_SENT_QUEUED */
-	uint64_t ring_full;     /* runtime counter, all reactors */
-	uint64_t doorbells;     /* runtime counter, all reactors */
-	double seconds;         /* first send to last receive */
+	uint64_t sent;         /* messages the sender sent */
+	uint64_t received;     /* messages the receiver counted */
+	uint64_t out_of_order; /* sequence numbers that were not the next one */
+	uint64_t queued;       /* sends that returned ATOLL_SENT_QUEUED */
+	uint64_t ring_full;    /* runtime counter, all reactors */
+	uint64_t doorbells;    /* runtime counter, all reactors */
+	double seconds;        /* first send to last receive */
 };
 /* Returns 0, or -errno when the runtime could not run or lost messages
  * (the reason is on stderr). */
 int counting_run_once(const char *bench, const struct bench_common *common,
-		      const struct counting_params *params,
-		      struct counting_result *result);
+		      const struct counting_params *params, struct counting_result *result);
 
 /* Round trips through the runtime between actors on reactors 0 and 1
  * (xcore.c): back to back with both reactors kept busy, or with gap_ns of
  * idle time before each ping so that the receiver parks. Returns 0 or -errno
  * (the reason is on stderr). */
 struct lat_params {
-	uint64_t samples;       /* round trips to measure */
-	uint64_t warmup;        /* round trips before measuring */
-	uint64_t gap_ns;        /* idle time before each ping; 0 = back to back */
-	bool busy;              /* a spinning actor on each reactor: never park */
-	bool eventfd_doorbell;  /* runtime config.eventfd_doorbell */
-	uint64_t max_ns;        /* cap on the measured phase */
+	uint64_t samples;      /* round trips to measure */
+	uint64_t warmup;       /* round trips before measuring */
+	uint64_t gap_ns;       /* idle time before each ping; 0 = back to back */
+	bool busy;             /* a spinning actor on each reactor: never park */
+	bool eventfd_doorbell; /* runtime config.eventfd_doorbell */
+	uint64_t max_ns;       /* cap on the measured phase */
 };
 struct lat_result {
-	uint64_t *samples;      /* round trip times in ns, malloc'd, caller frees */
+	uint64_t *samples; /* round trip times in ns, malloc'd, caller frees */
 	size_t n;
-	uint64_t doorbells;     /* doorbells rung, both reactors */
-	uint64_t wakeups;       /* wakeups from park, both reactors */
-	char mode[64];          /* atoll_runtime_uring_mode of reactor 1 */
+	uint64_t doorbells; /* doorbells rung, both reactors */
+	uint64_t wakeups;   /* wakeups from park, both reactors */
+	char mode[64];      /* atoll_runtime_uring_mode of reactor 1 */
 };
-int xcore_latency_run(const struct bench_common *common,
-		      const struct lat_params *params, struct lat_result *result);
+int xcore_latency_run(const struct bench_common *common, const struct lat_params *params,
+		      struct lat_result *result);
 
 #endif /* ATOLL_BENCH_H */

@@ -37,15 +37,18 @@ static int parse_u64(const char *text, uint64_t *out)
 	switch (*end) {
 	case '\0':
 		break;
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		scale = 1000;
 		end++;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		scale = 1000 * 1000;
 		end++;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		scale = 1000 * 1000 * 1000;
 		end++;
 		break;
@@ -102,18 +105,21 @@ static int parse_cpus(const char *text, struct bench_common *common)
 		cpu = strtol(p, &end, 10);
 		if (errno != 0 || end == p || cpu < 0 || cpu >= CPU_SETSIZE ||
 		    (*end != ',' && *end != '\0')) {
-			fprintf(stderr, "atoll-bench: --cpus: expected a comma-separated list of CPU numbers, got '%s'\n",
+			fprintf(stderr,
+				"atoll-bench: --cpus: expected a comma-separated list of CPU "
+				"numbers, got '%s'\n",
 				text);
 			return -EINVAL;
 		}
 		if (!CPU_ISSET((int)cpu, &allowed)) {
-			fprintf(stderr, "atoll-bench: --cpus: CPU %ld is not in this process's affinity mask\n",
+			fprintf(stderr,
+				"atoll-bench: --cpus: CPU %ld is not in this process's affinity "
+				"mask\n",
 				cpu);
 			return -EINVAL;
 		}
 		if (n == BENCH_MAX_CPUS) {
-			fprintf(stderr, "atoll-bench: --cpus: more than %d CPUs\n",
-				BENCH_MAX_CPUS);
+			fprintf(stderr, "atoll-bench: --cpus: more than %d CPUs\n", BENCH_MAX_CPUS);
 			return -EINVAL;
 		}
 		common->cpus[n++] = (int)cpu;
@@ -169,11 +175,10 @@ static void print_flag_help(FILE *out, const char *bench, const struct bench_com
 		"  %-24s %s (default %g)\n  %-24s %s\n  %-24s %s\n",
 		"--cpus A,B,...", "pin reactors (or bare threads) to these CPUs, in order",
 		"--idle-spin-us N", "runtime: poll before parking; 0: runtime default, < 0: never",
-		common->idle_spin_us,
-		"-t, --seconds X", "cap on the measured phase", common->seconds,
-		"--timeout X", "watchdog: exit 3 if the run takes longer", common->timeout,
-		"-v, --verbose", "runtime counters on stderr",
-		"-h, --help", "this text");
+		common->idle_spin_us, "-t, --seconds X", "cap on the measured phase",
+		common->seconds, "--timeout X", "watchdog: exit 3 if the run takes longer",
+		common->timeout, "-v, --verbose", "runtime counters on stderr", "-h, --help",
+		"this text");
 	fprintf(out, "\nNumbers accept k, m and g suffixes (x1000): -n 10m.\n");
 }
 
@@ -208,8 +213,8 @@ int bench_parse_flags(int argc, char **argv, struct bench_common *common,
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		const char *eq = strchr(arg, '=');
-		size_t name_len = eq != NULL && arg[0] == '-' && arg[1] == '-' ?
-			(size_t)(eq - arg) : strlen(arg);
+		size_t name_len = eq != NULL && arg[0] == '-' && arg[1] == '-' ? (size_t)(eq - arg)
+									       : strlen(arg);
 		const char *value = NULL;
 		const struct bench_flag *f;
 		int rc = 0;
@@ -220,17 +225,17 @@ int bench_parse_flags(int argc, char **argv, struct bench_common *common,
 		}
 		f = find_flag(arg, name_len, flags, nflags);
 		if (f == NULL)
-			f = find_flag(arg, name_len, common_flags,
-				      BENCH_ARRAY_SIZE(common_flags));
+			f = find_flag(arg, name_len, common_flags, BENCH_ARRAY_SIZE(common_flags));
 		if (f == NULL) {
-			fprintf(stderr, "atoll-bench %s: unknown flag '%s' (try atoll-bench %s --help)\n",
+			fprintf(stderr,
+				"atoll-bench %s: unknown flag '%s' (try atoll-bench %s --help)\n",
 				bench, arg, bench);
 			return BENCH_EXIT_USAGE;
 		}
 		if (f->kind == BENCH_FLAG_BOOL) {
 			if (name_len != strlen(arg)) {
-				fprintf(stderr, "atoll-bench %s: flag %s takes no value\n",
-					bench, f->long_name);
+				fprintf(stderr, "atoll-bench %s: flag %s takes no value\n", bench,
+					f->long_name);
 				return BENCH_EXIT_USAGE;
 			}
 			*(bool *)f->value = true;
@@ -241,8 +246,7 @@ int bench_parse_flags(int argc, char **argv, struct bench_common *common,
 		} else if (i + 1 < argc) {
 			value = argv[++i];
 		} else {
-			fprintf(stderr, "atoll-bench %s: flag %s needs a value\n",
-				bench, arg);
+			fprintf(stderr, "atoll-bench %s: flag %s needs a value\n", bench, arg);
 			return BENCH_EXIT_USAGE;
 		}
 		switch (f->kind) {
@@ -272,8 +276,8 @@ int bench_parse_flags(int argc, char **argv, struct bench_common *common,
 			break;
 		}
 		if (rc != 0) {
-			fprintf(stderr, "atoll-bench %s: bad value '%s' for %s\n",
-				bench, value, f->long_name);
+			fprintf(stderr, "atoll-bench %s: bad value '%s' for %s\n", bench, value,
+				f->long_name);
 			return BENCH_EXIT_USAGE;
 		}
 	}
@@ -282,8 +286,7 @@ int bench_parse_flags(int argc, char **argv, struct bench_common *common,
 	return BENCH_CONTINUE;
 }
 
-void bench_config(struct atoll_config *config, const struct bench_common *common,
-		  unsigned reactors)
+void bench_config(struct atoll_config *config, const struct bench_common *common, unsigned reactors)
 {
 	memset(config, 0, sizeof(*config));
 	config->reactors = reactors;
@@ -295,8 +298,7 @@ void bench_config(struct atoll_config *config, const struct bench_common *common
 	}
 }
 
-int bench_runtime_start(const char *bench, const struct atoll_config *config,
-			atoll_runtime **rt)
+int bench_runtime_start(const char *bench, const struct atoll_config *config, atoll_runtime **rt)
 {
 	int rc = atoll_runtime_start(config, rt);
 
@@ -305,11 +307,11 @@ int bench_runtime_start(const char *bench, const struct atoll_config *config,
 	return rc;
 }
 
-int bench_send_start(const char *bench, atoll_runtime *rt, atoll_ref to,
-		     const void *payload, size_t len)
+int bench_send_start(const char *bench, atoll_runtime *rt, atoll_ref to, const void *payload,
+		     size_t len)
 {
-	atoll_msg *msg = len > 0 ? atoll_msg_new_copy(BENCH_MSG_START, payload, len) :
-				   atoll_msg_new(BENCH_MSG_START, 0);
+	atoll_msg *msg = len > 0 ? atoll_msg_new_copy(BENCH_MSG_START, payload, len)
+				 : atoll_msg_new(BENCH_MSG_START, 0);
 	int rc;
 
 	if (msg == NULL) {
@@ -322,8 +324,7 @@ int bench_send_start(const char *bench, atoll_runtime *rt, atoll_ref to,
 	return rc < 0 ? rc : 0;
 }
 
-void bench_runtime_wait(const char *bench, const struct bench_common *common,
-			atoll_runtime *rt)
+void bench_runtime_wait(const char *bench, const struct bench_common *common, atoll_runtime *rt)
 {
 	atoll_runtime_wait(rt);
 	if (common->verbose)
@@ -424,10 +425,9 @@ void bench_print_stats(const char *bench, const atoll_runtime *rt)
 			   " received=%" PRIu64 " ring_full=%" PRIu64 " overflow=%" PRIu64
 			   " doorbells=%" PRIu64 " wakeups=%" PRIu64 " dead_letters=%" PRIu64
 			   " spawned=%" PRIu64 " alive=%" PRIu64 " timers=%" PRIu64,
-			   core, atoll_runtime_uring_mode(rt, core), s.sent_local,
-			   s.sent_remote, s.received, s.ring_full, s.overflow,
-			   s.doorbells, s.wakeups, s.dead_letters, s.spawned,
-			   s.actors_alive, s.timers_fired);
+			   core, atoll_runtime_uring_mode(rt, core), s.sent_local, s.sent_remote,
+			   s.received, s.ring_full, s.overflow, s.doorbells, s.wakeups,
+			   s.dead_letters, s.spawned, s.actors_alive, s.timers_fired);
 	}
 }
 

@@ -20,25 +20,25 @@ struct counting_run {
 	atoll_ref sender;
 	atoll_ref receiver;
 	const struct counting_params *params;
-	uint64_t t_start;   /* sender */
-	uint64_t sent;      /* sender */
-	uint64_t queued;    /* sender */
-	int sender_error;   /* sender */
-	uint64_t t_end;     /* receiver */
-	uint64_t received;  /* receiver */
+	uint64_t t_start;      /* sender */
+	uint64_t sent;         /* sender */
+	uint64_t queued;       /* sender */
+	int sender_error;      /* sender */
+	uint64_t t_end;        /* receiver */
+	uint64_t received;     /* receiver */
 	uint64_t out_of_order; /* receiver */
-	uint64_t announced; /* receiver: the total carried by END */
-	bool finished;      /* receiver */
+	uint64_t announced;    /* receiver: the total carried by END */
+	bool finished;         /* receiver */
 };
 
 struct counting_actor {
 	struct counting_run *run;
-	uint64_t seq;       /* sender: next to send; receiver: next expected */
-	uint64_t acked;     /* sender: messages the receiver acknowledged */
-	uint64_t deadline;  /* sender */
+	uint64_t seq;      /* sender: next to send; receiver: next expected */
+	uint64_t acked;    /* sender: messages the receiver acknowledged */
+	uint64_t deadline; /* sender */
 	uint64_t out_of_order;
-	bool kick_pending;  /* sender: a kick to self is on its way */
-	bool finished;      /* sender: END sent */
+	bool kick_pending; /* sender: a kick to self is on its way */
+	bool finished;     /* sender: END sent */
 };
 
 static int counting_init(atoll_ctx *ctx, void *state, const void *arg)
@@ -199,8 +199,7 @@ static const struct atoll_actor_type receiver_type = {
 };
 
 int counting_run_once(const char *bench, const struct bench_common *common,
-		      const struct counting_params *params,
-		      struct counting_result *result)
+		      const struct counting_params *params, struct counting_result *result)
 {
 	struct counting_params p = *params;
 	struct counting_run run = { .params = &p };
@@ -216,8 +215,7 @@ int counting_run_once(const char *bench, const struct bench_common *common,
 	rc = bench_runtime_start(bench, &config, &rt);
 	if (rc < 0)
 		return rc;
-	rc = atoll_runtime_spawn(rt, &receiver_type, &run, params->remote ? 1 : 0,
-				 &run.receiver);
+	rc = atoll_runtime_spawn(rt, &receiver_type, &run, params->remote ? 1 : 0, &run.receiver);
 	if (rc == 0)
 		rc = atoll_runtime_spawn(rt, &sender_type, &run, 0, &run.sender);
 	if (rc < 0)
@@ -246,9 +244,10 @@ int counting_run_once(const char *bench, const struct bench_common *common,
 	result->queued = run.queued;
 	result->seconds = (double)(run.t_end - run.t_start) / 1e9;
 	if (run.received != run.announced || run.out_of_order != 0) {
-		bench_note(bench, "LIBRARY PROBLEM: sent %" PRIu64 ", received %" PRIu64
-			   ", %" PRIu64 " out of order", run.announced, run.received,
-			   run.out_of_order);
+		bench_note(bench,
+			   "LIBRARY PROBLEM: sent %" PRIu64 ", received %" PRIu64 ", %" PRIu64
+			   " out of order",
+			   run.announced, run.received, run.out_of_order);
 		return -EPROTO;
 	}
 	return 0;
@@ -259,13 +258,15 @@ int bench_counting(int argc, char **argv)
 	const char *bench = argv[0];
 	struct bench_common common = { .seconds = 10, .timeout = 60 };
 	struct counting_params params = {
-		.messages = 100000000, .chunk = 256, .payload = 8, .window = 65536,
+		.messages = 100000000,
+		.chunk = 256,
+		.payload = 8,
+		.window = 65536,
 	};
 	struct counting_result result;
 	const struct bench_flag flags[] = {
 		{ "-n", "--messages", BENCH_FLAG_U64, &params.messages, "messages to send" },
-		{ NULL, "--chunk", BENCH_FLAG_UINT, &params.chunk,
-		  "sends per turn of the sender" },
+		{ NULL, "--chunk", BENCH_FLAG_UINT, &params.chunk, "sends per turn of the sender" },
 		{ NULL, "--batch", BENCH_FLAG_UINT, &params.batch,
 		  "runtime batch (messages per actor turn); 0: runtime default" },
 		{ NULL, "--payload", BENCH_FLAG_UINT, &params.payload,
@@ -293,7 +294,8 @@ int bench_counting(int argc, char **argv)
 	if (result.received < params.messages)
 		bench_note(bench, "time cap reached after %" PRIu64 " of %" PRIu64 " messages",
 			   result.received, params.messages);
-	bench_result(bench, "msgs_per_sec=%.0f ns_per_msg=%.1f msgs=%" PRIu64
+	bench_result(bench,
+		     "msgs_per_sec=%.0f ns_per_msg=%.1f msgs=%" PRIu64
 		     " seconds=%.3f chunk=%u window=%" PRIu64 " max_rss_mb=%.1f",
 		     (double)result.received / result.seconds,
 		     result.seconds * 1e9 / (double)result.received, result.received,

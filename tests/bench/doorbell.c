@@ -24,8 +24,8 @@
 
 /* user_data of the bare pinger's own requests; pings carry seq >= BARE_SEQ0. */
 enum {
-	BARE_TAG_GAP = 1,     /* the gap's IORING_OP_TIMEOUT */
-	BARE_TAG_SEND = 2,    /* a msg_ring that failed (success is skipped) */
+	BARE_TAG_GAP = 1,  /* the gap's IORING_OP_TIMEOUT */
+	BARE_TAG_SEND = 2, /* a msg_ring that failed (success is skipped) */
 	BARE_SEQ0 = 1000,
 };
 #define BARE_STOP UINT64_MAX
@@ -36,22 +36,22 @@ struct bare_run {
 	uint64_t samples;
 	uint64_t warmup;
 	uint64_t gap_ns;
-	unsigned setup_flags;   /* io_uring setup flags of both rings */
+	unsigned setup_flags; /* io_uring setup flags of both rings */
 	int cpu_ping;
 	int cpu_pong;
 	/* msg_ring variant */
 	struct io_uring ring_ping;
 	struct io_uring ring_pong;
 	/* eventfd variant */
-	bool ping_ready;        /* ring_ping set up */
-	bool pong_ready;        /* ring_pong set up */
+	bool ping_ready; /* ring_ping set up */
+	bool pong_ready; /* ring_pong set up */
 	int efd_ping;
 	int efd_pong;
 	pthread_barrier_t barrier; /* both threads set up */
 	pthread_barrier_t done;    /* bare msg_ring: both threads finished */
-	uint64_t *out;          /* samples, written by the pinger */
+	uint64_t *out;             /* samples, written by the pinger */
 	size_t n;
-	_Atomic int error;      /* first error, either thread */
+	_Atomic int error; /* first error, either thread */
 };
 
 static void bare_fail(struct bare_run *run, int err, const char *what)
@@ -252,8 +252,7 @@ static int efd_read(int fd, uint64_t *v)
 
 /* Runs the pinger and the ponger on two new threads, so that pinning them
  * leaves the main thread's affinity (which the next runtime inherits) alone. */
-static int bare_run_threads(struct bare_run *run, void *(*ping)(void *),
-			    void *(*pong)(void *))
+static int bare_run_threads(struct bare_run *run, void *(*ping)(void *), void *(*pong)(void *))
 {
 	pthread_t threads[2];
 	int rc;
@@ -374,7 +373,10 @@ enum doorbell_variant {
 };
 
 static const char *const variant_names[DB_VARIANTS] = {
-	"runtime_msg_ring", "runtime_eventfd", "bare_msg_ring", "bare_eventfd",
+	"runtime_msg_ring",
+	"runtime_eventfd",
+	"bare_msg_ring",
+	"bare_eventfd",
 };
 
 struct variant_samples {
@@ -423,10 +425,10 @@ int bench_doorbell(int argc, char **argv)
 	rc = bench_parse_flags(argc, argv, &common, flags, BENCH_ARRAY_SIZE(flags));
 	if (rc != BENCH_CONTINUE)
 		return rc;
-	if (samples == 0 || samples > 10000000 || rounds == 0 || rounds > 1000 ||
-	    gap_us > 1e6 || samples * rounds > 100000000) {
+	if (samples == 0 || samples > 10000000 || rounds == 0 || rounds > 1000 || gap_us > 1e6 ||
+	    samples * rounds > 100000000) {
 		bench_note(bench, "need 1 <= -n <= 10m, 1 <= --rounds <= 1000, "
-			   "--gap-us <= 1000000");
+				  "--gap-us <= 1000000");
 		return BENCH_EXIT_USAGE;
 	}
 	cpu_a = bench_cpu(&common, 0);
@@ -470,8 +472,10 @@ int bench_doorbell(int argc, char **argv)
 					.samples = samples,
 					.warmup = warmup,
 					.gap_ns = (uint64_t)(gap_us * 1000),
-					.setup_flags = bare_defer ?
-						IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN : 0,
+					.setup_flags = bare_defer
+							       ? IORING_SETUP_SINGLE_ISSUER |
+									 IORING_SETUP_DEFER_TASKRUN
+							       : 0,
 					.cpu_ping = cpu_a,
 					.cpu_pong = cpu_b,
 					.efd_ping = -1,
@@ -479,8 +483,8 @@ int bench_doorbell(int argc, char **argv)
 					.out = scratch,
 				};
 
-				rc = v == DB_BARE_MSG_RING ? bare_msg_ring_run(&run) :
-							     bare_eventfd_run(&run);
+				rc = v == DB_BARE_MSG_RING ? bare_msg_ring_run(&run)
+							   : bare_eventfd_run(&run);
 				if (rc < 0) {
 					bench_note(bench, "%s: %s", variant_names[v],
 						   atoll_strerror(rc));
@@ -498,22 +502,24 @@ int bench_doorbell(int argc, char **argv)
 
 	for (int v = 0; v < DB_VARIANTS; v++) {
 		bench_percentiles(all[v].v, all[v].n, &pc[v]);
-		bench_note(bench, "%-17s p50 %" PRIu64 " ns, p99 %" PRIu64 " ns, min %" PRIu64
-			   " ns, %zu samples%s%s", variant_names[v], pc[v].p50, pc[v].p99,
-			   pc[v].min, all[v].n, all[v].mode[0] ? ", uring " : "", all[v].mode);
+		bench_note(bench,
+			   "%-17s p50 %" PRIu64 " ns, p99 %" PRIu64 " ns, min %" PRIu64
+			   " ns, %zu samples%s%s",
+			   variant_names[v], pc[v].p50, pc[v].p99, pc[v].min, all[v].n,
+			   all[v].mode[0] ? ", uring " : "", all[v].mode);
 	}
-	bench_result(bench, "runtime_msg_ring_p50_ns=%" PRIu64 " runtime_eventfd_p50_ns=%" PRIu64
-		     " bare_msg_ring_p50_ns=%" PRIu64 " bare_eventfd_p50_ns=%" PRIu64
-		     " ratio_runtime_to_bare_msg_ring=%.3f ratio_runtime_eventfd_to_bare_eventfd=%.3f"
-		     " runtime_msg_ring_p99_ns=%" PRIu64 " runtime_eventfd_p99_ns=%" PRIu64
-		     " bare_msg_ring_p99_ns=%" PRIu64 " bare_eventfd_p99_ns=%" PRIu64
-		     " doorbells_per_rt=%.2f samples=%zu gap_us=%g idle_spin_us=%d cpus=%d,%d",
-		     pc[0].p50, pc[1].p50, pc[2].p50, pc[3].p50,
-		     (double)pc[0].p50 / (double)pc[2].p50,
-		     (double)pc[1].p50 / (double)pc[3].p50,
-		     pc[0].p99, pc[1].p99, pc[2].p99, pc[3].p99,
-		     all[0].round_trips ? (double)all[0].doorbells / (double)all[0].round_trips : 0,
-		     all[0].n, gap_us, common.idle_spin_us, cpu_a, cpu_b);
+	bench_result(
+		bench,
+		"runtime_msg_ring_p50_ns=%" PRIu64 " runtime_eventfd_p50_ns=%" PRIu64
+		" bare_msg_ring_p50_ns=%" PRIu64 " bare_eventfd_p50_ns=%" PRIu64
+		" ratio_runtime_to_bare_msg_ring=%.3f ratio_runtime_eventfd_to_bare_eventfd=%.3f"
+		" runtime_msg_ring_p99_ns=%" PRIu64 " runtime_eventfd_p99_ns=%" PRIu64
+		" bare_msg_ring_p99_ns=%" PRIu64 " bare_eventfd_p99_ns=%" PRIu64
+		" doorbells_per_rt=%.2f samples=%zu gap_us=%g idle_spin_us=%d cpus=%d,%d",
+		pc[0].p50, pc[1].p50, pc[2].p50, pc[3].p50, (double)pc[0].p50 / (double)pc[2].p50,
+		(double)pc[1].p50 / (double)pc[3].p50, pc[0].p99, pc[1].p99, pc[2].p99, pc[3].p99,
+		all[0].round_trips ? (double)all[0].doorbells / (double)all[0].round_trips : 0,
+		all[0].n, gap_us, common.idle_spin_us, cpu_a, cpu_b);
 out:
 	for (int v = 0; v < DB_VARIANTS; v++)
 		free(all[v].v);

@@ -23,15 +23,15 @@ static const struct bench_entry benches[] = { BENCH_REGISTRY(BENCH_ENTRY) };
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: atoll-bench --list\n"
-		"       atoll-bench NAME [flags]     run one benchmark (NAME --help for its flags)\n"
-		"       atoll-bench all              run every benchmark once with defaults\n"
-		"       atoll-bench --help\n"
-		"\n"
-		"Each result is one line on stdout: RESULT <bench> <metric>=<value> ...\n"
-		"Everything else goes to stderr.\n"
-		"\nbenchmarks:\n");
+	fprintf(out, "usage: atoll-bench --list\n"
+		     "       atoll-bench NAME [flags]     run one benchmark (NAME --help for its "
+		     "flags)\n"
+		     "       atoll-bench all              run every benchmark once with defaults\n"
+		     "       atoll-bench --help\n"
+		     "\n"
+		     "Each result is one line on stdout: RESULT <bench> <metric>=<value> ...\n"
+		     "Everything else goes to stderr.\n"
+		     "\nbenchmarks:\n");
 	for (size_t i = 0; i < BENCH_ARRAY_SIZE(benches); i++)
 		fprintf(out, "  %-18s %s\n", benches[i].name, benches[i].description);
 }
@@ -49,7 +49,9 @@ static int run_all(int argc, char **argv)
 	int worst = BENCH_EXIT_OK;
 
 	if (argc > 1) {
-		fprintf(stderr, "atoll-bench all: takes no flags (got '%s'); run one benchmark to pass flags\n",
+		fprintf(stderr,
+			"atoll-bench all: takes no flags (got '%s'); run one benchmark to pass "
+			"flags\n",
 			argv[1]);
 		return BENCH_EXIT_USAGE;
 	}
@@ -92,7 +94,8 @@ int main(int argc, char **argv)
 		return run_all(argc - 1, argv + 1);
 	bench = find_bench(argv[1]);
 	if (bench == NULL) {
-		fprintf(stderr, "atoll-bench: unknown %s '%s' (atoll-bench --list names the benchmarks)\n",
+		fprintf(stderr,
+			"atoll-bench: unknown %s '%s' (atoll-bench --list names the benchmarks)\n",
 			argv[1][0] == '-' ? "flag" : "benchmark", argv[1]);
 		return BENCH_EXIT_USAGE;
 	}

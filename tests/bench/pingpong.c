@@ -18,8 +18,8 @@
 struct pingpong_run {
 	atoll_ref ping;
 	atoll_ref pong;
-	uint64_t target;    /* messages to deliver */
-	uint64_t max_ns;    /* time cap on the measured phase */
+	uint64_t target; /* messages to deliver */
+	uint64_t max_ns; /* time cap on the measured phase */
 	uint64_t t_start;
 	uint64_t t_end;
 	uint64_t delivered;

@@ -14,8 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef int (*mallctl_fn)(const char *name, void *oldp, size_t *oldlenp,
-			  void *newp, size_t newlen);
+typedef int (*mallctl_fn)(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 
 /* jemalloc's mallctl when the process uses jemalloc, else NULL. Looked up at
  * run time so the driver neither needs jemalloc's header nor breaks without
@@ -201,20 +200,21 @@ int bench_spawn(int argc, char **argv)
 		return BENCH_EXIT_FAIL;
 	}
 	if (run.error != 0)
-		bench_note(bench, "atoll_spawn failed after %" PRIu64 " actors: %s",
-			   run.spawned, atoll_strerror(run.error));
+		bench_note(bench, "atoll_spawn failed after %" PRIu64 " actors: %s", run.spawned,
+			   atoll_strerror(run.error));
 	else if (run.spawned < run.target)
 		bench_note(bench, "time cap reached after %" PRIu64 " of %" PRIu64 " actors",
 			   run.spawned, run.target);
 	secs = (double)(run.t_end - run.t_start) / 1e9;
 	rss_per_actor = ((double)run.rss_after - (double)run.rss_before) / (double)run.spawned;
-	alloc_per_actor = run.mallctl != NULL ?
-		((double)run.alloc_after - (double)run.alloc_before) / (double)run.spawned :
-		rss_per_actor;
-	bench_result(bench, "actors_per_sec=%.0f ns_per_actor=%.1f bytes_per_actor=%.1f"
+	alloc_per_actor =
+		run.mallctl != NULL
+			? ((double)run.alloc_after - (double)run.alloc_before) / (double)run.spawned
+			: rss_per_actor;
+	bench_result(bench,
+		     "actors_per_sec=%.0f ns_per_actor=%.1f bytes_per_actor=%.1f"
 		     " rss_bytes_per_actor=%.1f actors=%" PRIu64 " state_bytes=%zu seconds=%.3f",
-		     (double)run.spawned / secs, secs * 1e9 / (double)run.spawned,
-		     alloc_per_actor, rss_per_actor, run.spawned, sizeof(struct idle_actor),
-		     secs);
+		     (double)run.spawned / secs, secs * 1e9 / (double)run.spawned, alloc_per_actor,
+		     rss_per_actor, run.spawned, sizeof(struct idle_actor), secs);
 	return run.error != 0 && run.error != -EAGAIN ? BENCH_EXIT_FAIL : BENCH_EXIT_OK;
 }

@@ -138,9 +138,8 @@ static void *spsc_consumer(void *arg)
 	return NULL;
 }
 
-int spsc_floor_run(uint64_t n, uint32_t capacity, uint32_t batch,
-		   int cpu_producer, int cpu_consumer, uint64_t max_ns,
-		   struct spsc_floor_result *result)
+int spsc_floor_run(uint64_t n, uint32_t capacity, uint32_t batch, int cpu_producer,
+		   int cpu_consumer, uint64_t max_ns, struct spsc_floor_result *result)
 {
 	static struct spsc_run run; /* 3 x 128-byte aligned lines: off the stack */
 	pthread_t producer, consumer;
@@ -181,8 +180,7 @@ int spsc_floor_run(uint64_t n, uint32_t capacity, uint32_t batch,
 			cpu_producer, cpu_consumer);
 	result->moved = run.received;
 	result->seconds = (double)(run.t_end - run.t_start) / 1e9;
-	result->ptrs_per_sec = result->seconds > 0 ?
-		(double)run.received / result->seconds : 0;
+	result->ptrs_per_sec = result->seconds > 0 ? (double)run.received / result->seconds : 0;
 	if (run.out_of_order != 0) {
 		fprintf(stderr, "spsc.floor: RING PROBLEM: %" PRIu64 " pointers out of order\n",
 			run.out_of_order);
@@ -202,8 +200,7 @@ int bench_spsc_floor(int argc, char **argv)
 		{ "-n", "--pointers", BENCH_FLAG_U64, &pointers, "pointers to move" },
 		{ NULL, "--capacity", BENCH_FLAG_UINT, &capacity,
 		  "ring slots (a power of two >= 2)" },
-		{ NULL, "--batch", BENCH_FLAG_UINT, &batch,
-		  "slots per publish and per release" },
+		{ NULL, "--batch", BENCH_FLAG_UINT, &batch, "slots per publish and per release" },
 	};
 	struct spsc_floor_result result;
 	int cpu_a, cpu_b;
@@ -212,17 +209,16 @@ int bench_spsc_floor(int argc, char **argv)
 	rc = bench_parse_flags(argc, argv, &common, flags, BENCH_ARRAY_SIZE(flags));
 	if (rc != BENCH_CONTINUE)
 		return rc;
-	if (pointers == 0 || capacity < 2 || (capacity & (capacity - 1)) != 0 ||
-	    batch == 0 || batch > capacity) {
+	if (pointers == 0 || capacity < 2 || (capacity & (capacity - 1)) != 0 || batch == 0 ||
+	    batch > capacity) {
 		bench_note(bench, "need -n >= 1, --capacity a power of two >= 2, "
-			   "1 <= --batch <= --capacity");
+				  "1 <= --batch <= --capacity");
 		return BENCH_EXIT_USAGE;
 	}
 	cpu_a = bench_cpu(&common, 0);
 	cpu_b = bench_cpu(&common, 1);
 	if (cpu_a == cpu_b)
-		bench_note(bench, "producer and consumer share CPU %d: expect a poor floor",
-			   cpu_a);
+		bench_note(bench, "producer and consumer share CPU %d: expect a poor floor", cpu_a);
 	bench_watchdog_start(bench, common.timeout);
 	rc = spsc_floor_run(pointers, capacity, batch, cpu_a, cpu_b,
 			    bench_seconds_ns(common.seconds), &result);
@@ -234,9 +230,10 @@ int bench_spsc_floor(int argc, char **argv)
 	if (result.moved < pointers)
 		bench_note(bench, "time cap reached after %" PRIu64 " of %" PRIu64 " pointers",
 			   result.moved, pointers);
-	bench_result(bench, "ptrs_per_sec=%.0f ns_per_ptr=%.2f ptrs=%" PRIu64
+	bench_result(bench,
+		     "ptrs_per_sec=%.0f ns_per_ptr=%.2f ptrs=%" PRIu64
 		     " batch=%u capacity=%u cpus=%d,%d seconds=%.3f",
-		     result.ptrs_per_sec, result.seconds * 1e9 / (double)result.moved,
-		     result.moved, batch, capacity, cpu_a, cpu_b, result.seconds);
+		     result.ptrs_per_sec, result.seconds * 1e9 / (double)result.moved, result.moved,
+		     batch, capacity, cpu_a, cpu_b, result.seconds);
 	return BENCH_EXIT_OK;
 }

@@ -19,8 +19,8 @@ struct threadring_run {
 	unsigned actors;
 	uint64_t hops;
 	uint64_t max_ns;
-	uint64_t t_start;   /* written by the first actor */
-	uint64_t deadline;  /* written once, before the token moves on */
+	uint64_t t_start;  /* written by the first actor */
+	uint64_t deadline; /* written once, before the token moves on */
 	/* Written by the actor that ends the run. */
 	uint64_t t_end;
 	uint64_t done;
@@ -53,8 +53,7 @@ static int threadring_init(atoll_ctx *ctx, void *state, const void *arg)
 	return 0;
 }
 
-static void threadring_end(atoll_ctx *ctx, struct threadring_run *run, uint64_t left,
-			   int err)
+static void threadring_end(atoll_ctx *ctx, struct threadring_run *run, uint64_t left, int err)
 {
 	run->t_end = atoll_now_ns();
 	run->done = run->hops - left;
@@ -83,8 +82,7 @@ static void threadring_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 	if (a->next == ATOLL_REF_NONE)
 		a->next = run->refs[(a->index + 1) % run->actors];
 	memcpy(&left, msg->data, sizeof(left));
-	if (left == 0 ||
-	    (left % THREADRING_CLOCK_EVERY == 0 && atoll_now_ns() >= run->deadline)) {
+	if (left == 0 || (left % THREADRING_CLOCK_EVERY == 0 && atoll_now_ns() >= run->deadline)) {
 		threadring_end(ctx, run, left, 0);
 		return;
 	}
@@ -192,9 +190,10 @@ int bench_threadring(int argc, char **argv)
 	if (run.done < hops)
 		bench_note(bench, "time cap reached after %" PRIu64 " of %" PRIu64 " hops",
 			   run.done, hops);
-	bench_result(bench, "msgs_per_sec=%.0f ns_per_msg=%.1f msgs=%" PRIu64
+	bench_result(bench,
+		     "msgs_per_sec=%.0f ns_per_msg=%.1f msgs=%" PRIu64
 		     " actors=%u reactors=%u seconds=%.3f",
-		     (double)run.done / secs, secs * 1e9 / (double)run.done, run.done,
-		     actors, nreactors, secs);
+		     (double)run.done / secs, secs * 1e9 / (double)run.done, run.done, actors,
+		     nreactors, secs);
 	return BENCH_EXIT_OK;
 }

@@ -38,7 +38,10 @@ int bench_xcore_throughput(int argc, char **argv)
 	const char *bench = argv[0];
 	struct bench_common common = { .seconds = 5, .timeout = 120 };
 	struct counting_params params = {
-		.messages = 50000000, .chunk = 256, .payload = 8, .remote = true,
+		.messages = 50000000,
+		.chunk = 256,
+		.payload = 8,
+		.remote = true,
 		.window = 65536,
 	};
 	uint64_t floor_pointers = 300000000;
@@ -73,8 +76,10 @@ int bench_xcore_throughput(int argc, char **argv)
 	if (params.messages == 0 || params.chunk == 0 || params.payload < 8 ||
 	    params.payload > (1u << 20) || floor_pointers == 0 || rounds == 0 ||
 	    rounds > XCORE_MAX_ROUNDS) {
-		bench_note(bench, "need -n >= 1, --chunk >= 1, 8 <= --payload <= 1048576, "
-			   "--floor-pointers >= 1, 1 <= --rounds <= %d", XCORE_MAX_ROUNDS);
+		bench_note(bench,
+			   "need -n >= 1, --chunk >= 1, 8 <= --payload <= 1048576, "
+			   "--floor-pointers >= 1, 1 <= --rounds <= %d",
+			   XCORE_MAX_ROUNDS);
 		return BENCH_EXIT_USAGE;
 	}
 	params.max_ns = bench_seconds_ns(common.seconds);
@@ -86,8 +91,7 @@ int bench_xcore_throughput(int argc, char **argv)
 		struct spsc_floor_result floor;
 		struct counting_result result;
 
-		rc = spsc_floor_run(floor_pointers, 4096, 16, cpu_a, cpu_b, params.max_ns,
-				    &floor);
+		rc = spsc_floor_run(floor_pointers, 4096, 16, cpu_a, cpu_b, params.max_ns, &floor);
 		if (rc < 0) {
 			bench_note(bench, "spsc.floor: %s", atoll_strerror(rc));
 			break;
@@ -97,26 +101,27 @@ int bench_xcore_throughput(int argc, char **argv)
 		if (rc < 0)
 			break;
 		if (result.received < params.messages)
-			bench_note(bench, "round %u: time cap reached after %" PRIu64
-				   " of %" PRIu64 " messages", r, result.received,
-				   params.messages);
+			bench_note(bench,
+				   "round %u: time cap reached after %" PRIu64 " of %" PRIu64
+				   " messages",
+				   r, result.received, params.messages);
 		rates[r] = (double)result.received / result.seconds;
 		queued += result.queued;
 		ring_full += result.ring_full;
-		bench_note(bench, "round %u: floor %.0f ptrs/s, runtime %.0f msgs/s (%.3f)",
-			   r, floors[r], rates[r], rates[r] / floors[r]);
+		bench_note(bench, "round %u: floor %.0f ptrs/s, runtime %.0f msgs/s (%.3f)", r,
+			   floors[r], rates[r], rates[r] / floors[r]);
 	}
 	bench_watchdog_stop();
 	if (rc < 0)
 		return BENCH_EXIT_FAIL;
 	rate = median(rates, rounds);
 	floor_rate = median(floors, rounds);
-	bench_result(bench, "msgs_per_sec=%.0f ns_per_msg=%.1f floor_ptrs_per_sec=%.0f"
-		     " ratio_to_floor=%.4f rounds=%u msgs_per_round=%" PRIu64
-		     " queued=%" PRIu64 " ring_full=%" PRIu64 " max_rss_mb=%.1f cpus=%d,%d",
-		     rate, 1e9 / rate, floor_rate, rate / floor_rate, rounds,
-		     params.messages, queued, ring_full,
-		     (double)bench_max_rss() / (1024.0 * 1024.0), cpu_a, cpu_b);
+	bench_result(bench,
+		     "msgs_per_sec=%.0f ns_per_msg=%.1f floor_ptrs_per_sec=%.0f"
+		     " ratio_to_floor=%.4f rounds=%u msgs_per_round=%" PRIu64 " queued=%" PRIu64
+		     " ring_full=%" PRIu64 " max_rss_mb=%.1f cpus=%d,%d",
+		     rate, 1e9 / rate, floor_rate, rate / floor_rate, rounds, params.messages,
+		     queued, ring_full, (double)bench_max_rss() / (1024.0 * 1024.0), cpu_a, cpu_b);
 	return BENCH_EXIT_OK;
 }
 
@@ -247,8 +252,8 @@ static const struct atoll_actor_type lat_spin_type = {
 	.receive = lat_spin_receive,
 };
 
-int xcore_latency_run(const struct bench_common *common,
-		      const struct lat_params *params, struct lat_result *result)
+int xcore_latency_run(const struct bench_common *common, const struct lat_params *params,
+		      struct lat_result *result)
 {
 	const char *bench = "xcore.latency";
 	struct lat_run run = { .params = params };
@@ -365,8 +370,9 @@ int bench_xcore_latency(int argc, char **argv)
 			bench_note(bench, "%s: time cap reached after %zu of %" PRIu64 " samples",
 				   m == 0 ? "busy" : "parked", result.n, samples);
 		bench_percentiles(result.samples, result.n, &pc);
-		bench_result(bench, "mode=%s p50_ns=%" PRIu64 " p90_ns=%" PRIu64 " p99_ns=%"
-			     PRIu64 " p999_ns=%" PRIu64 " min_ns=%" PRIu64 " mean_ns=%.0f"
+		bench_result(bench,
+			     "mode=%s p50_ns=%" PRIu64 " p90_ns=%" PRIu64 " p99_ns=%" PRIu64
+			     " p999_ns=%" PRIu64 " min_ns=%" PRIu64 " mean_ns=%.0f"
 			     " samples=%zu doorbells_per_rt=%.2f wakeups_per_rt=%.2f gap_us=%g"
 			     " idle_spin_us=%d uring=%s",
 			     m == 0 ? "busy" : "parked", pc.p50, pc.p90, pc.p99, pc.p999, pc.min,
