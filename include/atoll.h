@@ -18,5 +18,6 @@
 #include "atoll/timer.h"
 #include "atoll/registry.h"
 #include "atoll/runtime.h"
+#include "atoll/io.h"
 
 #endif /* ATOLL_H */

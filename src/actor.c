@@ -234,6 +234,14 @@ static int deliver_local(struct atoll_ctx *r, atoll_msg *msg)
 
 void atoll__reactor_deliver(struct atoll_ctx *r, atoll_msg *msg)
 {
+	if (msg->type == ATOLL_MSG_BUF_RETURN) {
+		uint16_t bid;
+
+		memcpy(&bid, msg->data, sizeof(bid));
+		atoll_msg_free(msg);
+		atoll__bufring_put(r, bid);
+		return;
+	}
 	if (msg->type == ATOLL_MSG_SPAWN) {
 		struct atoll__spawn *sp = msg->data;
 		struct atoll__actor *a = sp->actor;
@@ -265,12 +273,15 @@ int atoll__send_remote(struct atoll_ctx *r, unsigned core, atoll_msg *msg)
 	struct atoll__out *out = &r->out[core];
 
 	/* Best effort: a stop that races this check is caught on arrival. */
-	if (msg->type != ATOLL_MSG_SPAWN &&
-	    atoll__table_get(&r->rt->reactors[core]->table, msg->to) == NULL) {
+	if (msg->type == ATOLL_MSG_BUF_RETURN) {
+		/* Runtime housekeeping: no actor, not counted as a send. */
+	} else if (msg->type != ATOLL_MSG_SPAWN &&
+		   atoll__table_get(&r->rt->reactors[core]->table, msg->to) == NULL) {
 		atoll__dead_letter(r, msg);
 		return -ESRCH;
+	} else {
+		ATOLL__STAT_INC(r, sent_remote);
 	}
-	ATOLL__STAT_INC(r, sent_remote);
 	mark_dirty(r, core);
 	if (out->overflow_head == NULL && atoll__ring_push(out->ring, msg)) {
 		if (atoll__ring_unpublished(out->ring) >= PUBLISH_EVERY)

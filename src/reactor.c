@@ -41,24 +41,16 @@ extern _Thread_local atoll_msg **atoll__tls_current_msg;
 
 static void arm_eventfd_read(struct atoll_ctx *r)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	struct io_uring_sqe *sqe = atoll__sqe(r);
 
-	if (sqe == NULL) {
-		io_uring_submit(&r->ring);
-		sqe = io_uring_get_sqe(&r->ring);
-	}
 	io_uring_prep_read(sqe, r->event_fd, &r->eventfd_buf, sizeof(r->eventfd_buf), 0);
 	io_uring_sqe_set_data64(sqe, ATOLL__TAG_EVENTFD);
 }
 
 static void arm_signal_read(struct atoll_ctx *r)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	struct io_uring_sqe *sqe = atoll__sqe(r);
 
-	if (sqe == NULL) {
-		io_uring_submit(&r->ring);
-		sqe = io_uring_get_sqe(&r->ring);
-	}
 	io_uring_prep_read(sqe, r->signal_fd, &r->siginfo, sizeof(r->siginfo), 0);
 	io_uring_sqe_set_data64(sqe, ATOLL__TAG_SIGNAL);
 }
@@ -118,7 +110,7 @@ int atoll__reactor_setup(struct atoll_ctx *r)
 	}
 	if (r->signal_fd >= 0)
 		arm_signal_read(r);
-	return 0;
+	return atoll__bufring_init(r);
 }
 
 /* --- doorbell ------------------------------------------------------------ */
@@ -316,7 +308,7 @@ static void fire_timers(struct atoll_ctx *r)
 
 /* --- phase 5: io_uring --------------------------------------------------- */
 
-static void reap(struct atoll_ctx *r)
+void atoll__reactor_reap(struct atoll_ctx *r)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
@@ -324,6 +316,17 @@ static void reap(struct atoll_ctx *r)
 	io_uring_for_each_cqe(&r->ring, head, cqe)
 	{
 		n++;
+		if (cqe->user_data >= ATOLL__TAG_MAX) {
+			atoll__io_cqe(r, cqe);
+			continue;
+		}
+		/* Our own requests were counted by atoll__sqe; a doorbell
+		 * from a peer and a failed msg_ring were not. */
+		if (cqe->user_data != ATOLL__TAG_DOORBELL &&
+		    cqe->user_data != ATOLL__TAG_MSG_RING && !(cqe->flags & IORING_CQE_F_MORE)) {
+			r->io_inflight--;
+			ATOLL__STAT_ADD(r, io_inflight, (uint64_t)-1);
+		}
 		switch (cqe->user_data) {
 		case ATOLL__TAG_DOORBELL:
 			break;
@@ -342,10 +345,14 @@ static void reap(struct atoll_ctx *r)
 			} else if (cqe->res != -ECANCELED) {
 				atoll__log_warn("signalfd read: %s", atoll_strerror(cqe->res));
 			}
+			if (cqe->res >= 0 && cqe->res != (int)sizeof(r->siginfo) && !r->io_stopping)
+				arm_signal_read(r);
 			break;
 		case ATOLL__TAG_EVENTFD:
-			if (cqe->res >= 0)
+			if (cqe->res >= 0 && !r->io_stopping)
 				arm_eventfd_read(r);
+			break;
+		case ATOLL__TAG_IGNORE:
 			break;
 		default:
 			atoll__log_warn("reactor %u: unexpected completion %llu", r->index,
@@ -372,11 +379,7 @@ static void arm_timeout(struct atoll_ctx *r)
 
 	if (next == 0 || (r->timeout_armed != 0 && r->timeout_armed <= next))
 		return;
-	sqe = io_uring_get_sqe(&r->ring);
-	if (sqe == NULL) {
-		io_uring_submit(&r->ring);
-		sqe = io_uring_get_sqe(&r->ring);
-	}
+	sqe = atoll__sqe(r);
 	r->timeout_ts.tv_sec = (long long)(next / 1000000000u);
 	r->timeout_ts.tv_nsec = (long long)(next % 1000000000u);
 	/* Absolute CLOCK_MONOTONIC, like atoll_now_ns; the kernel reads the
@@ -450,7 +453,7 @@ static void poll_io(struct atoll_ctx *r)
 		reactor_park(r);
 	else if (io_uring_sq_ready(&r->ring) != 0 || ++r->loops % REAP_EVERY == 0)
 		submit_nowait(r);
-	reap(r);
+	atoll__reactor_reap(r);
 }
 
 /* --- stop ----------------------------------------------------------------- */
@@ -499,6 +502,8 @@ static void reactor_shutdown(struct atoll_ctx *r, bool started)
 
 	if (started) {
 		stop_actors(r);
+		/* Sockets close, requests in flight are cancelled and reaped. */
+		atoll__io_shutdown(r);
 		for (unsigned core = 0; core < r->ncores; core++)
 			if (r->out[core].ring != NULL)
 				atoll__ring_publish(r->out[core].ring);
@@ -507,12 +512,18 @@ static void reactor_shutdown(struct atoll_ctx *r, bool started)
 	}
 	/* Every reactor's last send happens before this barrier. */
 	pthread_barrier_wait(&rt->stop_barrier);
+	r->no_send = true;
+	r->io_stopping = true;
 
 	for (unsigned src = 0; src < r->ncores; src++) {
 		if (r->in[src] == NULL)
 			continue;
-		while ((m = atoll__ring_pop(r->in[src])) != NULL)
-			atoll_msg_free(m);
+		while ((m = atoll__ring_pop(r->in[src])) != NULL) {
+			if (m->type == ATOLL_MSG_BUF_RETURN)
+				atoll__reactor_deliver(r, m); /* Our buffer, back. */
+			else
+				atoll_msg_free(m);
+		}
 		atoll__ring_release(r->in[src]);
 	}
 	pthread_mutex_lock(&r->ext_lock);
@@ -532,6 +543,7 @@ static void reactor_shutdown(struct atoll_ctx *r, bool started)
 	pthread_mutex_lock(&rt->ctl_lock);
 	r->ring_closed = true;
 	pthread_mutex_unlock(&rt->ctl_lock);
+	atoll__bufring_destroy(r);
 	if (r->uring_ok) {
 		io_uring_queue_exit(&r->ring);
 		r->uring_ok = false;

@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 
 #include "atoll.h"
+#include "io.h"
 #include "msg.h"
 #include "ring.h"
 #include "table.h"
@@ -53,7 +54,8 @@ struct atoll__out {
 /* Counters: single writer (the reactor), read by any thread. */
 struct atoll__stats {
 	_Atomic uint64_t sent_local, sent_remote, received, ring_full, overflow, doorbells, wakeups,
-		dead_letters, spawned, actors_alive, timers_fired, init_failures;
+		dead_letters, spawned, actors_alive, timers_fired, init_failures, io_inflight,
+		bufs_out, enobufs;
 };
 
 /* Increments a single-writer counter; a plain load and store suffice, the
@@ -72,6 +74,7 @@ enum atoll__tag {
 	ATOLL__TAG_TIMEOUT = 3,  /* the timer heap's IORING_OP_TIMEOUT */
 	ATOLL__TAG_SIGNAL = 4,   /* signalfd read */
 	ATOLL__TAG_EVENTFD = 5,  /* eventfd doorbell read */
+	ATOLL__TAG_IGNORE = 6,   /* a cancel or link timeout: only counted */
 	ATOLL__TAG_MAX = 4096,
 };
 
@@ -111,6 +114,14 @@ struct atoll_ctx {
 	const char *uring_mode;
 
 	struct atoll__msg_pool pool; /* small message blocks (msg.h) */
+
+	/* I/O (io.h). */
+	struct atoll__bufring bufring;
+	struct atoll_stream *streams;      /* every open stream, for stop */
+	struct atoll__acceptor *acceptors; /* every acceptor, for stop */
+	uint64_t io_inflight;              /* CQEs still owed by the kernel */
+	bool io_stopping;                  /* completions are freed, not delivered */
+	bool no_send;                      /* past the stop barrier */
 	uint64_t next_corr;
 	pthread_t thread;
 	int cpu;
@@ -186,6 +197,10 @@ int atoll__reactor_setup(struct atoll_ctx *r);
 void atoll__reactor_deliver(struct atoll_ctx *r, atoll_msg *msg);
 void atoll__reactor_schedule(struct atoll_ctx *r, struct atoll__actor *a);
 void atoll__reactor_drain_ext(struct atoll_ctx *r);
+void atoll__reactor_reap(struct atoll_ctx *r);
+
+/* runtime.c: queues msg in r's outside inbox and wakes r. Takes msg. */
+int atoll__ext_push(struct atoll_ctx *r, atoll_msg *msg);
 
 /* actor.c */
 int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const void *arg);

@@ -25,6 +25,9 @@
 #define DEFAULT_BATCH 64u
 #define DEFAULT_SQ_ENTRIES 256u
 #define DEFAULT_IDLE_SPIN_US 50
+#define DEFAULT_RECV_BUFFERS 256u
+#define MAX_RECV_BUFFERS 32768u
+#define DEFAULT_RECV_BUFFER_SIZE 16384u
 
 static int env_log_level(void)
 {
@@ -268,6 +271,17 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt_ou
 		cfg.batch = DEFAULT_BATCH;
 	if (cfg.sq_entries == 0)
 		cfg.sq_entries = DEFAULT_SQ_ENTRIES;
+	if (cfg.recv_buffers == 0)
+		cfg.recv_buffers = DEFAULT_RECV_BUFFERS;
+	if (cfg.recv_buffers > MAX_RECV_BUFFERS || cfg.recv_buffer_size > (1u << 30)) {
+		atoll__log_error("config: recv_buffers must be <= %u and recv_buffer_size "
+				 "<= 1 GiB",
+				 MAX_RECV_BUFFERS);
+		return -EINVAL;
+	}
+	cfg.recv_buffers = round_pow2(cfg.recv_buffers);
+	if (cfg.recv_buffer_size == 0)
+		cfg.recv_buffer_size = DEFAULT_RECV_BUFFER_SIZE;
 
 	rt = calloc(1, sizeof(*rt));
 	if (rt == NULL) {
@@ -429,6 +443,9 @@ int atoll_runtime_stats(const atoll_runtime *rt, unsigned core, struct atoll_sta
 	COPY(actors_alive);
 	COPY(timers_fired);
 	COPY(init_failures);
+	COPY(io_inflight);
+	COPY(bufs_out);
+	COPY(enobufs);
 #undef COPY
 	return 0;
 }
@@ -456,7 +473,7 @@ const char *atoll_runtime_uring_mode(const atoll_runtime *rt, unsigned core)
 }
 
 /* Queues msg in r's outside inbox and wakes r. Takes msg. */
-static int ext_push(struct atoll_ctx *r, atoll_msg *msg)
+int atoll__ext_push(struct atoll_ctx *r, atoll_msg *msg)
 {
 	pthread_mutex_lock(&r->ext_lock);
 	if (r->ext_closed) {
@@ -493,7 +510,7 @@ int atoll_runtime_send(atoll_runtime *rt, atoll_ref to, atoll_msg *msg)
 		return -ESRCH;
 	}
 	msg->to = to;
-	return ext_push(rt->reactors[core], msg);
+	return atoll__ext_push(rt->reactors[core], msg);
 }
 
 int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, const void *arg,
@@ -529,7 +546,7 @@ int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, 
 	msg->to = a->ref;
 	atoll__table_publish(&target->table, a->ref, a);
 	*ref = a->ref;
-	err = ext_push(target, msg);
+	err = atoll__ext_push(target, msg);
 	if (err < 0)
 		*ref = ATOLL_REF_NONE;
 	return err;

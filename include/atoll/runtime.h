@@ -61,6 +61,11 @@ struct atoll_config {
 	 * a doorbell and two syscalls. 0: 50 us, or no spinning when reactors
 	 * outnumber CPUs; negative: never spin (always park at once). */
 	int idle_spin_us;
+	/* Receive buffers in each reactor's provided-buffer ring (rounded up to
+	 * a power of two, at most 32768) and their size in bytes. Defaults 256
+	 * and 16384. */
+	unsigned recv_buffers;
+	unsigned recv_buffer_size;
 	/* Messages above this level are not logged. Default: the value of the
 	 * ATOLL_LOG environment variable (1-4, or error|warn|info|debug), else
 	 * ATOLL_LOG_WARN. */
@@ -81,6 +86,9 @@ struct atoll_stats {
 	uint64_t actors_alive;  /* actors living on this reactor right now */
 	uint64_t timers_fired;  /* timer messages sent */
 	uint64_t init_failures; /* actors whose init returned an error */
+	uint64_t io_inflight;   /* I/O requests the kernel holds right now */
+	uint64_t bufs_out;      /* receive buffers lent out right now */
+	uint64_t enobufs;       /* receives re-armed after running out of buffers */
 };
 
 /*
