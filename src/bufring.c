@@ -25,6 +25,11 @@ int atoll__bufring_init(struct atoll_ctx *r)
 
 	b->count = r->rt->cfg.recv_buffers;
 	b->size = r->rt->cfg.recv_buffer_size;
+	if (r->rt->cfg.no_buf_ring) {
+		if (r->index == 0)
+			atoll__log_info("receives: single-shot (no_buf_ring set)");
+		return 0;
+	}
 	ring_bytes = b->count * sizeof(struct io_uring_buf);
 	if (posix_memalign((void **)&b->br, (size_t)sysconf(_SC_PAGESIZE), ring_bytes) != 0)
 		return -ENOMEM;
@@ -41,8 +46,8 @@ int atoll__bufring_init(struct atoll_ctx *r)
 	err = io_uring_register_buf_ring(&r->ring, &reg, 0);
 	if (err < 0) {
 		/* Kernels before 5.19 lack it: receives then cannot start. */
-		atoll__log_warn("reactor %u: io_uring_register_buf_ring: %s; multishot "
-				"receive is unavailable",
+		atoll__log_warn("reactor %u: io_uring_register_buf_ring: %s: receives fall "
+				"back to single-shot",
 				r->index, atoll_strerror(err));
 		free(b->bufs);
 		free(b->br);

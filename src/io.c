@@ -177,6 +177,19 @@ int atoll_io_close(atoll_ctx *ctx, int fd, struct atoll_io *io)
 	return 0;
 }
 
+int atoll_io_shutdown(atoll_ctx *ctx, int fd, int how, struct atoll_io *io)
+{
+	int err = take(ctx, io, fd, ATOLL_IO_SHUTDOWN);
+	struct io_uring_sqe *sqe;
+
+	if (err < 0)
+		return err;
+	sqe = atoll__sqe(ctx);
+	io_uring_prep_shutdown(sqe, fd, how);
+	io_uring_sqe_set_data64(sqe, atoll__ud(io, ATOLL__UD_IO));
+	return 0;
+}
+
 int atoll_io_connect(atoll_ctx *ctx, int fd, const struct sockaddr *addr, uint32_t addrlen,
 		     struct atoll_io *io, uint64_t timeout_ns)
 {

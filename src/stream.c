@@ -23,8 +23,9 @@ struct atoll_stream {
 	int fd;
 	uint32_t recv_type;
 	atoll_msg *send_head, *send_tail;
-	size_t pending;    /* bytes queued and not yet sent */
-	unsigned inflight; /* our SQEs the kernel has not finished */
+	size_t pending;           /* bytes queued and not yet sent */
+	unsigned inflight;        /* our SQEs the kernel has not finished */
+	struct atoll_io *recv_io; /* single-shot mode: the buffer the kernel fills */
 	bool recv_armed;
 	bool sending;
 	bool starved; /* waiting for a ring buffer */
@@ -60,10 +61,22 @@ void atoll__stream_arm_recv(struct atoll_ctx *r, struct atoll_stream *s)
 	s->starved = false;
 	if (s->recv_armed || s->closing || s->ended || r->io_stopping)
 		return;
-	sqe = atoll__sqe(r);
-	io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = ATOLL__BGID;
+	if (!r->bufring.ok) {
+		/* No provided-buffer ring (old kernel, or config): one
+		 * receive at a time into a buffer the message owns. */
+		s->recv_io = atoll_io_new(s->recv_type, r->rt->cfg.recv_buffer_size);
+		if (s->recv_io == NULL) {
+			atoll__log_error("stream %d: out of memory for a receive buffer", s->fd);
+			return;
+		}
+		sqe = atoll__sqe(r);
+		io_uring_prep_recv(sqe, s->fd, s->recv_io->msg.data, s->recv_io->msg.cap, 0);
+	} else {
+		sqe = atoll__sqe(r);
+		io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = ATOLL__BGID;
+	}
 	io_uring_sqe_set_data64(sqe, atoll__ud(s, ATOLL__UD_RECV));
 	count_sqe(s);
 	s->recv_armed = true;
@@ -75,8 +88,6 @@ int atoll_stream_open(atoll_ctx *ctx, int fd, uint32_t recv_type, atoll_stream *
 
 	if (fd < 0 || out == NULL || ctx->current == NULL)
 		return -EINVAL;
-	if (!ctx->bufring.ok)
-		return -EOPNOTSUPP; /* No provided-buffer ring on this kernel. */
 	s = atoll__zalloc(sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
@@ -238,11 +249,39 @@ void atoll_stream_close(atoll_ctx *ctx, atoll_stream *s)
 	maybe_finish(ctx, s);
 }
 
+/* A single-shot receive completed (no provided-buffer ring). */
+static void recv_single_cqe(struct atoll_ctx *r, struct atoll_stream *s, int res)
+{
+	struct atoll_io *io = s->recv_io;
+
+	s->recv_io = NULL;
+	s->inflight--;
+	s->recv_armed = false;
+	if (res > 0 && !s->closing && !s->ended && !r->io_stopping) {
+		io->op = ATOLL_IO_RECV;
+		io->fd = s->fd;
+		io->res = res;
+		io->owner = s->owner;
+		io->msg.len = (uint32_t)res;
+		(void)atoll_send(r, s->owner, &io->msg);
+		atoll__stream_arm_recv(r, s);
+	} else {
+		atoll_msg_free(&io->msg);
+		if (res <= 0 && res != -ECANCELED)
+			report_end(r, s, res, ATOLL_IO_RECV);
+	}
+	maybe_finish(r, s);
+}
+
 static void recv_cqe(struct atoll_ctx *r, struct atoll_stream *s, struct io_uring_cqe *cqe)
 {
 	bool more = cqe->flags & IORING_CQE_F_MORE;
 	int res = cqe->res;
 
+	if (s->recv_io != NULL) {
+		recv_single_cqe(r, s, res);
+		return;
+	}
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 		struct atoll_io *io;

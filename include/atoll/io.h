@@ -129,6 +129,13 @@ int atoll_io_open(atoll_ctx *ctx, struct atoll_io *io, int flags, mode_t mode);
 int atoll_io_close(atoll_ctx *ctx, int fd, struct atoll_io *io);
 
 /*
+ * Shuts down part of a socket (how: SHUT_RD, SHUT_WR or SHUT_RDWR), e.g. a
+ * half-close after the last reply. Completion: res = 0 or -errno. Takes io.
+ * Returns 0 or -errno.
+ */
+int atoll_io_shutdown(atoll_ctx *ctx, int fd, int how, struct atoll_io *io);
+
+/*
  * Connects socket fd to addr (copied into the message's buffer, which must
  * have room: cap >= addrlen). Completion: res = 0, -ETIMEDOUT when
  * timeout_ns (0: no limit) passed first, or -errno. Takes io. Returns 0 or
@@ -158,6 +165,15 @@ int atoll_tcp_listen(const char *host, uint16_t port, int backlog, bool reusepor
 /* Returns the local port fd is bound to, or -errno. */
 int atoll_tcp_port(int fd);
 
+/*
+ * Handing a connection to another core: descriptors are process-wide, so an
+ * accepted fd can be sent in an ordinary message to an actor on any reactor,
+ * which then calls atoll_stream_open there; from then on that reactor's
+ * io_uring serves it. (IORING_MSG_SEND_FD moves registered, "fixed" files
+ * between rings; atoll does not register socket fds, so it needs no move.)
+ * Hand over an fd before a stream is opened on it, not after.
+ */
+
 /* --- streams: a connected socket owned by one actor ------------------- */
 
 /* Opaque. Lives on the reactor that opened it. */
@@ -165,7 +181,9 @@ typedef struct atoll_stream atoll_stream;
 
 /*
  * Takes connected socket fd for the calling actor and starts a multishot
- * receive into the reactor's provided-buffer ring. Each chunk received
+ * receive into the reactor's provided-buffer ring (on kernels without one, a
+ * single-shot receive into a buffer the message owns, re-armed after each
+ * completion; the messages look the same). Each chunk received
  * arrives as an atoll_io message of recv_type, op ATOLL_IO_RECV, with
  * msg.data/msg.len the bytes and res = msg.len; the actor owns it, and
  * freeing it (on any core) gives the buffer back to the ring. The last

@@ -66,6 +66,11 @@ struct atoll_config {
 	 * and 16384. */
 	unsigned recv_buffers;
 	unsigned recv_buffer_size;
+	/* Do not set up the provided-buffer ring: streams receive one
+	 * message-owned buffer of recv_buffer_size at a time (what happens
+	 * anyway on kernels without IORING_REGISTER_PBUF_RING). For tests and
+	 * comparison. */
+	bool no_buf_ring;
 	/* Messages above this level are not logged. Default: the value of the
 	 * ATOLL_LOG environment variable (1-4, or error|warn|info|debug), else
 	 * ATOLL_LOG_WARN. */
