@@ -30,7 +30,8 @@ struct atoll_stream {
 	bool sending;
 	bool starved; /* waiting for a ring buffer */
 	bool ended;   /* the owner was told the stream ended */
-	bool closing; /* atoll_stream_close was called */
+	bool closing; /* atoll_stream_close or _finish was called */
+	bool flush;   /* closing, but queued sends go out first */
 	bool fd_closed;
 };
 
@@ -227,15 +228,17 @@ static void cancel(struct atoll_ctx *r, struct atoll_stream *s, enum atoll__ud_k
 	count_sqe(s);
 }
 
-void atoll_stream_close(atoll_ctx *ctx, atoll_stream *s)
+static void close_stream(atoll_ctx *ctx, atoll_stream *s, bool flush)
 {
 	if (s == NULL || s->closing)
 		return;
 	s->closing = true;
-	drop_queue(s, s->sending);
+	s->flush = flush;
+	if (!flush)
+		drop_queue(s, s->sending);
 	if (s->recv_armed)
 		cancel(ctx, s, ATOLL__UD_RECV);
-	if (s->sending)
+	if (s->sending && !flush)
 		cancel(ctx, s, ATOLL__UD_SEND);
 	if (s->starved) {
 		/* Unlink from the starved list. */
@@ -247,6 +250,16 @@ void atoll_stream_close(atoll_ctx *ctx, atoll_stream *s)
 		s->starved = false;
 	}
 	maybe_finish(ctx, s);
+}
+
+void atoll_stream_close(atoll_ctx *ctx, atoll_stream *s)
+{
+	close_stream(ctx, s, false);
+}
+
+void atoll_stream_finish(atoll_ctx *ctx, atoll_stream *s)
+{
+	close_stream(ctx, s, true);
 }
 
 /* A single-shot receive completed (no provided-buffer ring). */
@@ -331,7 +344,7 @@ static void send_cqe(struct atoll_ctx *r, struct atoll_stream *s, struct io_urin
 
 	s->inflight--;
 	s->sending = false;
-	if (res > 0 && !s->closing && !r->io_stopping) {
+	if (res > 0 && (!s->closing || s->flush) && !r->io_stopping) {
 		m->corr += (uint64_t)res;
 		s->pending -= (size_t)res;
 		if (m->corr < m->len) {
@@ -344,6 +357,8 @@ static void send_cqe(struct atoll_ctx *r, struct atoll_stream *s, struct io_urin
 		atoll_msg_free(m); /* Sent: a received buffer goes home now. */
 		if (s->send_head != NULL)
 			submit_send(r, s);
+		else
+			maybe_finish(r, s); /* atoll_stream_finish: all sent. */
 		return;
 	}
 	/* Closing, or the send failed (EPIPE, ECONNRESET, ...): the queue is
@@ -382,6 +397,9 @@ void atoll__streams_shutdown(struct atoll_ctx *r)
 		s->starved = false;
 		if (!s->closing) {
 			s->closing = true;
+			drop_queue(s, s->sending);
+		} else if (s->flush) {
+			s->flush = false; /* Stopping: nothing more goes out. */
 			drop_queue(s, s->sending);
 		}
 		/* In flight: the cancel-all sweep brings it back. */

@@ -217,6 +217,13 @@ size_t atoll_stream_pending(const atoll_stream *s);
  */
 void atoll_stream_close(atoll_ctx *ctx, atoll_stream *s);
 
+/*
+ * Like atoll_stream_close, but the sends already queued go out first (e.g. a
+ * last reply before closing): the receive stops at once, the fd is closed
+ * once the queue is empty or a send fails. s must not be used again.
+ */
+void atoll_stream_finish(atoll_ctx *ctx, atoll_stream *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,148 @@
+/*
+ * tcp_listener.h - an actor that listens on a TCP port and spawns one
+ * connection actor per accepted connection, on its own reactor.
+ *
+ * Run one listener per reactor, all on the same host and port: each binds
+ * its own socket with SO_REUSEPORT and the kernel spreads new connections
+ * across them, so a connection lives on the core that accepted it and no
+ * descriptor ever crosses cores.
+ *
+ *   struct atoll_tcp_listener_args args = {
+ *           .host = "127.0.0.1", .port = 7000, .conn_type = &my_conn_type,
+ *   };
+ *   for (unsigned core = 0; core < reactors; core++)
+ *           atoll_runtime_spawn(rt, &atoll_tcp_listener_type, &args, core, NULL);
+ *
+ * The connection actor's init gets a const struct atoll_tcp_conn_arg *. When
+ * init returns 0 the actor owns the socket (typically it hands it to
+ * atoll_stream_open); when the actor ends, it tells the listener with
+ * atoll_tcp_listener_conn_closed(), so that max_connections counts only live
+ * connections.
+ */
+#ifndef ATOLL_TCP_LISTENER_H
+#define ATOLL_TCP_LISTENER_H
+
+#include <stdint.h>
+
+#include <atoll.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The listener's init argument. The listener copies what it needs during
+ * init, except conn_type and conn_arg, which it keeps: they must outlive it.
+ * Spawned on another reactor (or from outside the runtime), init runs later
+ * on that reactor, so the struct itself must stay valid until then; one
+ * struct may serve every listener of a port.
+ */
+struct atoll_tcp_listener_args {
+	/* The address to bind: an IPv4 or IPv6 literal such as "0.0.0.0" or
+	 * "::1" (no host names). NULL: 127.0.0.1. */
+	const char *host;
+	/* The TCP port. 0 lets the kernel choose one; but each listener then
+	 * gets a port of its own, so for several listeners on one port start
+	 * the first, ask it for its port (ATOLL_TCP_LISTENER_INFO) and give
+	 * that port to the others. */
+	uint16_t port;
+	/* The listen(2) backlog; 0: SOMAXCONN. Must not be negative. */
+	int backlog;
+	/* The most connection actors this listener keeps alive at once; a
+	 * connection over the limit is accepted and closed at once (the client
+	 * sees the connection end before any data), and counted as refused.
+	 * The limit is per listener, that is per reactor. 0: no limit. */
+	unsigned max_connections;
+	/* The actor type spawned for each connection, on the listener's
+	 * reactor. Its init gets a const struct atoll_tcp_conn_arg *. See the
+	 * ownership rule of the fd there. Required. */
+	const struct atoll_actor_type *conn_type;
+	/* Passed unchanged to every connection actor, as
+	 * atoll_tcp_conn_arg.user. May be NULL. Read by connection actors on
+	 * every reactor, so it must be safe to share (typically constant). */
+	const void *conn_arg;
+};
+
+/*
+ * The init argument of a connection actor. It lives on the listener's stack
+ * and is valid only while init runs: copy what you need.
+ *
+ * Ownership of fd: if init returns 0, the connection actor owns fd and must
+ * close it (atoll_stream_close does, for a stream opened on it). If init
+ * returns an error, it must leave fd open: the listener closes it. In
+ * particular a failed atoll_stream_open leaves fd open, so returning its
+ * error straight away is right.
+ */
+struct atoll_tcp_conn_arg {
+	/* The accepted socket: connected, close-on-exec. */
+	int fd;
+	/* atoll_tcp_listener_args.conn_arg. */
+	const void *user;
+	/* The listener that accepted the connection, on the same reactor: the
+	 * actor tells it when it ends (atoll_tcp_listener_conn_closed). */
+	atoll_ref listener;
+};
+
+/*
+ * The messages a listener accepts, and the one it sends. The values start at
+ * ATOLL_MSG_USER + 0x100, so they do not clash with an application's own
+ * types counted up from ATOLL_MSG_USER.
+ */
+enum atoll_tcp_listener_msg {
+	/* From a connection actor this listener spawned, when it ends (its
+	 * stop hook is the right place), so that the listener can accept
+	 * another under max_connections. No payload. Send it exactly once per
+	 * connection actor whose init returned 0; extra ones are ignored once
+	 * the count of live connections is 0. */
+	ATOLL_TCP_LISTENER_CONN_CLOSED = ATOLL_MSG_USER + 0x100,
+	/* An ask (atoll_ask): the listener replies with a message of type
+	 * ATOLL_TCP_LISTENER_INFO_REPLY whose payload is a struct
+	 * atoll_tcp_listener_info. No payload. */
+	ATOLL_TCP_LISTENER_INFO,
+	/* Sent by the listener: the reply to ATOLL_TCP_LISTENER_INFO. Payload:
+	 * struct atoll_tcp_listener_info. Never sent to a listener. */
+	ATOLL_TCP_LISTENER_INFO_REPLY,
+	/* Internal: the listener's own accept completions, an atoll_io with
+	 * op ATOLL_IO_ACCEPT and res the new socket or -errno. Only the
+	 * runtime sends them; a message of this type that is not an accept
+	 * completion is dropped. */
+	ATOLL_TCP_LISTENER_ACCEPTED,
+	/* Internal: the listener's timer to start accepting again after the
+	 * process or system ran out of descriptors (-EMFILE, -ENFILE). */
+	ATOLL_TCP_LISTENER_RETRY,
+};
+
+/* Payload of ATOLL_TCP_LISTENER_INFO_REPLY: a listener's counters. */
+struct atoll_tcp_listener_info {
+	uint16_t port;          /* the port it listens on (useful after port 0) */
+	uint32_t active;        /* connection actors alive now */
+	uint64_t accepted;      /* connections handed to a connection actor */
+	uint64_t refused;       /* connections closed at once: over max_connections */
+	uint64_t spawn_failed;  /* connections closed because the actor did not start */
+	uint64_t accept_errors; /* failed accepts (e.g. -EMFILE); accepting goes on */
+};
+
+/*
+ * Tells the listener that accepted a connection that its actor has ended
+ * (sends ATOLL_TCP_LISTENER_CONN_CLOSED). Call it once, from the connection
+ * actor, typically in its stop hook. Returns as atoll_send (-ESRCH when the
+ * listener has already stopped, which is harmless).
+ */
+int atoll_tcp_listener_conn_closed(atoll_ctx *ctx, atoll_ref listener);
+
+/*
+ * The listener actor type. Init argument: const struct
+ * atoll_tcp_listener_args *. Init creates the listening socket
+ * (atoll_tcp_listen with SO_REUSEPORT) and starts a multishot accept; it
+ * returns -EINVAL for bad arguments (no conn_type, a negative backlog, a host
+ * that is not an address literal), or the error of listening (-EADDRINUSE,
+ * -EACCES, ...) or of starting the accept. The stop hook stops accepting and
+ * closes the listening socket; the connection actors live on.
+ */
+extern const struct atoll_actor_type atoll_tcp_listener_type;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATOLL_TCP_LISTENER_H */
