@@ -99,7 +99,12 @@ int atoll__reactor_setup(struct atoll_ctx *r)
 				r->eventfd_doorbell ? "eventfd" : "msg_ring");
 	/* Saves an fd lookup per io_uring_enter; optional (kernel 5.18+). */
 	(void)io_uring_register_ring_fd(&r->ring);
-	if (r->eventfd_doorbell) {
+	/* Every reactor has an eventfd: threads outside the runtime wake it
+	 * with write(2), so they never own io_uring state (task work bound to
+	 * a user's thread interrupts its blocking calls, and its progress
+	 * would depend on that thread). With eventfd_doorbell, peers use it
+	 * too instead of msg_ring. */
+	{
 		r->event_fd = eventfd(0, EFD_CLOEXEC);
 		if (r->event_fd < 0) {
 			ret = -errno;
@@ -119,6 +124,7 @@ int atoll__reactor_setup(struct atoll_ctx *r)
 static void ring_doorbell(struct atoll_ctx *from, struct atoll_ctx *to)
 {
 	struct atoll_runtime *rt = to->rt;
+	uint64_t one = 1;
 
 	if (from != NULL && from->rt == rt && !to->eventfd_doorbell) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&from->ring);
@@ -128,8 +134,8 @@ static void ring_doorbell(struct atoll_ctx *from, struct atoll_ctx *to)
 			sqe = io_uring_get_sqe(&from->ring);
 		}
 		/* The target gets a CQE tagged DOORBELL; ours is skipped
-		 * unless the request fails. Submitted in phase 5 of this
-		 * same loop iteration. */
+		 * unless the request fails. Submitted before this reactor
+		 * spins or parks (reactor_park). */
 		io_uring_prep_msg_ring(sqe, to->ring_fd, 0, ATOLL__TAG_DOORBELL, 0);
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 		io_uring_sqe_set_data64(sqe, ATOLL__TAG_MSG_RING);
@@ -137,28 +143,10 @@ static void ring_doorbell(struct atoll_ctx *from, struct atoll_ctx *to)
 		return;
 	}
 	/* From outside the runtime, or with the eventfd doorbell: under
-	 * ctl_lock, which keeps the target's fds open while we use them. */
+	 * ctl_lock, which keeps the target's eventfd open while we write. */
 	pthread_mutex_lock(&rt->ctl_lock);
-	if (!to->ring_closed) {
-		if (to->eventfd_doorbell) {
-			uint64_t one = 1;
-			if (write(to->event_fd, &one, sizeof(one)) < 0)
-				atoll__log_warn("eventfd doorbell: %s", atoll_strerror(-errno));
-		} else if (rt->ctl_ok) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&rt->ctl);
-			struct io_uring_cqe *cqe;
-
-			io_uring_prep_msg_ring(sqe, to->ring_fd, 0, ATOLL__TAG_DOORBELL, 0);
-			io_uring_sqe_set_data64(sqe, ATOLL__TAG_MSG_RING);
-			if (io_uring_submit_and_wait(&rt->ctl, 1) >= 0 &&
-			    io_uring_peek_cqe(&rt->ctl, &cqe) == 0) {
-				if (cqe->res < 0)
-					atoll__log_warn("msg_ring doorbell: %s",
-							atoll_strerror(cqe->res));
-				io_uring_cqe_seen(&rt->ctl, cqe);
-			}
-		}
-	}
+	if (!to->ring_closed && write(to->event_fd, &one, sizeof(one)) < 0)
+		atoll__log_warn("eventfd doorbell: %s", atoll_strerror(-errno));
 	pthread_mutex_unlock(&rt->ctl_lock);
 	if (from != NULL && from->rt == rt)
 		ATOLL__STAT_INC(from, doorbells);

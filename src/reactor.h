@@ -73,7 +73,7 @@ enum atoll__tag {
 	ATOLL__TAG_MSG_RING = 2, /* our msg_ring failed (success is skipped) */
 	ATOLL__TAG_TIMEOUT = 3,  /* the timer heap's IORING_OP_TIMEOUT */
 	ATOLL__TAG_SIGNAL = 4,   /* signalfd read */
-	ATOLL__TAG_EVENTFD = 5,  /* eventfd doorbell read */
+	ATOLL__TAG_EVENTFD = 5,  /* eventfd read: outside wakers (and the eventfd doorbell) */
 	ATOLL__TAG_IGNORE = 6,   /* a cancel or link timeout: only counted */
 	ATOLL__TAG_MAX = 4096,
 };
@@ -169,11 +169,9 @@ struct atoll_runtime {
 	bool gate_open;
 	bool joined;
 
-	/* Control ring: wakes reactors from threads that have no ring of their
-	 * own (outside senders, atoll_runtime_stop). Under ctl_lock. */
+	/* Held while writing a reactor's eventfd from outside (and while the
+	 * reactor closes it), so the fd stays open for the writer. */
 	pthread_mutex_t ctl_lock;
-	struct io_uring ctl;
-	bool ctl_ok;
 
 	uint64_t idle_spin_ns;
 

@@ -85,18 +85,22 @@ static void explain_uring_failure(int err)
 		atoll__log_error("cannot set up io_uring: %s", atoll_strerror(err));
 }
 
-/* Creates the control ring, probing io_uring and msg_ring on the way. */
-static int setup_control(struct atoll_runtime *rt)
+/*
+ * Probes io_uring and IORING_OP_MSG_RING with a throwaway ring, so that a
+ * kernel without io_uring fails start before any thread exists. The ring is
+ * closed at once: threads outside the runtime keep no io_uring state.
+ */
+static int probe_uring(struct atoll_runtime *rt)
 {
 	struct io_uring_probe *probe;
-	int err = io_uring_queue_init(8, &rt->ctl, 0);
+	struct io_uring ring;
+	int err = io_uring_queue_init(2, &ring, 0);
 
 	if (err < 0) {
 		explain_uring_failure(err);
 		return err;
 	}
-	rt->ctl_ok = true;
-	probe = io_uring_get_probe_ring(&rt->ctl);
+	probe = io_uring_get_probe_ring(&ring);
 	if (probe == NULL || !io_uring_opcode_supported(probe, IORING_OP_MSG_RING)) {
 		if (!rt->cfg.eventfd_doorbell)
 			atoll__log_warn("kernel lacks IORING_OP_MSG_RING (5.18+): using an "
@@ -105,6 +109,7 @@ static int setup_control(struct atoll_runtime *rt)
 	}
 	if (probe != NULL)
 		io_uring_free_probe(probe);
+	io_uring_queue_exit(&ring);
 	return 0;
 }
 
@@ -165,8 +170,6 @@ static void runtime_free(struct atoll_runtime *rt)
 		free(rt->rings);
 	}
 	free(rt->reactors);
-	if (rt->ctl_ok)
-		io_uring_queue_exit(&rt->ctl);
 	if (rt->signal_fd >= 0)
 		close(rt->signal_fd);
 	if (rt->signals)
@@ -298,7 +301,7 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt_ou
 	pthread_mutex_init(&rt->ctl_lock, NULL);
 	pthread_mutex_init(&rt->reg_lock, NULL);
 
-	err = setup_control(rt);
+	err = probe_uring(rt);
 	if (err < 0)
 		goto fail;
 	if (rt->n > (unsigned)ncpus && !cfg.no_pin)
