@@ -121,6 +121,7 @@ struct atoll_ctx {
 	struct atoll__acceptor *acceptors; /* every acceptor, for stop */
 	uint64_t io_inflight;              /* CQEs still owed by the kernel */
 	bool io_stopping;                  /* completions are freed, not delivered */
+	bool recv_single;                  /* the kernel refused multishot receive */
 	bool no_send;                      /* past the stop barrier */
 	uint64_t next_corr;
 	pthread_t thread;

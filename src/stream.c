@@ -62,9 +62,10 @@ void atoll__stream_arm_recv(struct atoll_ctx *r, struct atoll_stream *s)
 	s->starved = false;
 	if (s->recv_armed || s->closing || s->ended || r->io_stopping)
 		return;
-	if (!r->bufring.ok) {
-		/* No provided-buffer ring (old kernel, or config): one
-		 * receive at a time into a buffer the message owns. */
+	if (!r->bufring.ok || r->recv_single) {
+		/* No provided-buffer ring or no multishot receive (old
+		 * kernel, or config): one receive at a time into a buffer the
+		 * message owns. */
 		s->recv_io = atoll_io_new(s->recv_type, r->rt->cfg.recv_buffer_size);
 		if (s->recv_io == NULL) {
 			atoll__log_error("stream %d: out of memory for a receive buffer", s->fd);
@@ -321,7 +322,15 @@ static void recv_cqe(struct atoll_ctx *r, struct atoll_stream *s, struct io_urin
 		return;
 	s->inflight--;
 	s->recv_armed = false;
-	if (res == -ENOBUFS && !s->closing && !r->io_stopping) {
+	if (res == -EINVAL && !r->recv_single && !s->closing && !r->io_stopping) {
+		/* Kernels before 6.0 have buffer rings but reject multishot
+		 * receive: fall back to single-shot for this reactor. */
+		atoll__log_warn("reactor %u: multishot receive refused (%s): falling back to "
+				"single-shot receives",
+				r->index, atoll_strerror(res));
+		r->recv_single = true;
+		atoll__stream_arm_recv(r, s);
+	} else if (res == -ENOBUFS && !s->closing && !r->io_stopping) {
 		/* The ring ran dry: wait for a buffer to come back. */
 		ATOLL__STAT_INC(r, enobufs);
 		if (!s->starved) {
