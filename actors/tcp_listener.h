@@ -11,7 +11,7 @@
  *           .host = "127.0.0.1", .port = 7000, .conn_type = &my_conn_type,
  *   };
  *   for (unsigned core = 0; core < reactors; core++)
- *           atoll_runtime_spawn(rt, &atoll_tcp_listener_type, &args, core, NULL);
+ *           atoll_runtime_spawn(rt, &atoll_tcp_listener_type, &args, core, &refs[core]);
  *
  * The connection actor's init gets a const struct atoll_tcp_conn_arg *. When
  * init returns 0 the actor owns the socket (typically it hands it to

@@ -369,8 +369,11 @@ int atoll_spawn(atoll_ctx *ctx, const struct atoll_actor_type *type, const void 
 	atoll_msg *msg = NULL;
 	int err;
 
-	if (type == NULL || type->receive == NULL || ref == NULL || where < ATOLL_HERE ||
-	    core >= ctx->ncores)
+	atoll_ref ignored;
+
+	if (ref == NULL)
+		ref = &ignored; /* The caller does not need the ref. */
+	if (type == NULL || type->receive == NULL || where < ATOLL_HERE || core >= ctx->ncores)
 		return -EINVAL;
 	target = ctx->rt->reactors[core];
 	/* Allocate everything before reserving the slot: only the owner can

@@ -88,8 +88,11 @@ void atoll__bufring_put(struct atoll_ctx *r, uint16_t bid)
 	/* The release store in advance publishes the entry to the kernel. */
 	io_uring_buf_ring_advance(b->br, 1);
 	ATOLL__STAT_ADD(r, bufs_out, (uint64_t)-1);
-	/* Receives that ran dry start again now that there is a buffer. */
-	if (b->starved != NULL && !r->io_stopping) {
+	b->lent--;
+	/* Receives that ran dry start again once a batch of buffers is back
+	 * (an eighth of the ring): re-arming on every single buffer made the
+	 * starved receives fail again at once, millions of times a second. */
+	if (b->starved != NULL && !r->io_stopping && b->count - b->lent >= b->count / 8) {
 		struct atoll_stream *s = b->starved;
 
 		b->starved = NULL;

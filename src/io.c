@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,9 +28,18 @@ struct io_uring_sqe *atoll__sqe(struct atoll_ctx *r)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
 
-	if (sqe == NULL) {
-		io_uring_submit(&r->ring);
+	/* A full SQ is flushed to the kernel; that only fails while the CQ is
+	 * overflowing, which entering the kernel (GETEVENTS) works off. */
+	for (int tries = 0; sqe == NULL; tries++) {
+		int err = io_uring_submit_and_get_events(&r->ring);
+
 		sqe = io_uring_get_sqe(&r->ring);
+		if (sqe == NULL && tries == 1000) {
+			atoll__log_error("reactor %u: no submission queue entry after %d "
+					 "submits (last: %s)",
+					 r->index, tries, atoll_strerror(err));
+			abort(); /* An internal invariant: the SQ always drains. */
+		}
 	}
 	r->io_inflight++;
 	ATOLL__STAT_INC(r, io_inflight);

@@ -40,6 +40,7 @@ struct atoll__bufring {
 	unsigned char *bufs; /* count * size bytes */
 	uint32_t count;      /* a power of two */
 	uint32_t size;
+	uint32_t lent;                /* buffers lent to received messages */
 	bool ok;                      /* registered with the kernel */
 	struct atoll_stream *starved; /* receives waiting for a buffer */
 };

@@ -525,7 +525,11 @@ int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, 
 	atoll_msg *msg;
 	int err;
 
-	if (rt == NULL || type == NULL || type->receive == NULL || ref == NULL || where < 0 ||
+	atoll_ref ignored;
+
+	if (ref == NULL)
+		ref = &ignored; /* The caller does not need the ref. */
+	if (rt == NULL || type == NULL || type->receive == NULL || where < 0 ||
 	    (unsigned)where >= rt->n)
 		return -EINVAL;
 	target = rt->reactors[where];

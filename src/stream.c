@@ -301,6 +301,7 @@ static void recv_cqe(struct atoll_ctx *r, struct atoll_stream *s, struct io_urin
 		struct atoll_io *io;
 
 		ATOLL__STAT_INC(r, bufs_out);
+		r->bufring.lent++;
 		io = (s->closing || s->ended || r->io_stopping) ? NULL
 								: atoll_io_new(s->recv_type, 0);
 		if (io == NULL) {

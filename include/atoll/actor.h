@@ -62,7 +62,8 @@ struct atoll_actor_type {
 
 /*
  * Creates an actor of the given type on reactor `where` (an index in
- * [0, atoll_ncores(ctx)), or ATOLL_HERE) and stores its ref in *ref.
+ * [0, atoll_ncores(ctx)), or ATOLL_HERE) and stores its ref in *ref (ref may
+ * be NULL when the caller does not need it).
  *
  * On the calling reactor, init runs before atoll_spawn returns and its error
  * is returned. On another reactor, spawning is a message to that reactor:

@@ -147,9 +147,12 @@ int atoll_io_connect(atoll_ctx *ctx, int fd, const struct sockaddr *addr, uint32
 /*
  * Starts a multishot accept on listening socket fd: each accepted connection
  * arrives as a new atoll_io message of the given type, op ATOLL_IO_ACCEPT,
- * res = the new fd (or -errno). The calling actor owns the new fd. The
- * accept is re-armed by the runtime if the kernel ends it. Returns 0 or
- * -errno.
+ * res = the new fd (or -errno). The calling actor owns the new fd. If the
+ * kernel ends the accept, the runtime re-arms it, except after errors that
+ * would repeat at once (-EMFILE, -ENFILE, -EINVAL, -EBADF, -ENOTSOCK): those
+ * reach the owner, which may call atoll_io_accept_start again (e.g. after a
+ * connection closed). After the owner stops, new connections are closed and
+ * the accept is cancelled. Returns 0 or -errno.
  */
 int atoll_io_accept_start(atoll_ctx *ctx, int fd, uint32_t type);
 
@@ -158,7 +161,10 @@ int atoll_io_accept_start(atoll_ctx *ctx, int fd, uint32_t type);
  * IPv4 or IPv6 literal), with SO_REUSEADDR, and SO_REUSEPORT when reuseport
  * is true (one listener per reactor, the kernel spreads connections).
  * Non-blocking and close-on-exec. Returns the fd, or -errno (-EINVAL for a
- * host that is not an address literal). Any thread.
+ * host that is not an address literal). Any thread. Note that with
+ * reuseport, another process of the same user already listening on the port
+ * is joined silently (that is what SO_REUSEPORT means): check first if that
+ * matters.
  */
 int atoll_tcp_listen(const char *host, uint16_t port, int backlog, bool reuseport);
 
@@ -190,7 +196,8 @@ typedef struct atoll_stream atoll_stream;
  * message of a stream has res == 0 (the peer closed its side) or -errno
  * (e.g. -ECONNRESET), and no data. Running out of ring buffers (-ENOBUFS)
  * is not an error: the receive is re-armed once buffers come back.
- * Stores the stream in *out. Returns 0, -ENOMEM, or -errno.
+ * Stores the stream in *out. Returns 0, -ENOMEM, or -errno; on failure fd is
+ * left open and still the caller's.
  */
 int atoll_stream_open(atoll_ctx *ctx, int fd, uint32_t recv_type, atoll_stream **out);
 

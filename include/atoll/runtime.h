@@ -108,7 +108,8 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt);
 
 /*
  * Spawns an actor from outside the runtime (any non-reactor thread), on
- * reactor `where` (>= 0). The ref is valid at once; init runs on that
+ * reactor `where` (>= 0), storing its ref in *ref (ref may be NULL). The ref
+ * is valid at once; init runs on that
  * reactor later, so arg must stay valid until then.
  * Returns 0, -EINVAL, -ENOMEM or -EAGAIN.
  */
