@@ -43,6 +43,7 @@ static void arm_eventfd_read(struct atoll_ctx *r)
 {
 	struct io_uring_sqe *sqe = atoll__sqe(r);
 
+	r->io_internal++;
 	io_uring_prep_read(sqe, r->event_fd, &r->eventfd_buf, sizeof(r->eventfd_buf), 0);
 	io_uring_sqe_set_data64(sqe, ATOLL__TAG_EVENTFD);
 }
@@ -51,6 +52,7 @@ static void arm_signal_read(struct atoll_ctx *r)
 {
 	struct io_uring_sqe *sqe = atoll__sqe(r);
 
+	r->io_internal++;
 	io_uring_prep_read(sqe, r->signal_fd, &r->siginfo, sizeof(r->siginfo), 0);
 	io_uring_sqe_set_data64(sqe, ATOLL__TAG_SIGNAL);
 }
@@ -314,6 +316,10 @@ void atoll__reactor_reap(struct atoll_ctx *r)
 		    cqe->user_data != ATOLL__TAG_MSG_RING && !(cqe->flags & IORING_CQE_F_MORE)) {
 			r->io_inflight--;
 			ATOLL__STAT_ADD(r, io_inflight, (uint64_t)-1);
+			if (cqe->user_data == ATOLL__TAG_TIMEOUT ||
+			    cqe->user_data == ATOLL__TAG_SIGNAL ||
+			    cqe->user_data == ATOLL__TAG_EVENTFD)
+				r->io_internal--;
 		}
 		switch (cqe->user_data) {
 		case ATOLL__TAG_DOORBELL:
@@ -368,6 +374,7 @@ static void arm_timeout(struct atoll_ctx *r)
 	if (next == 0 || (r->timeout_armed != 0 && r->timeout_armed <= next))
 		return;
 	sqe = atoll__sqe(r);
+	r->io_internal++;
 	r->timeout_ts.tv_sec = (long long)(next / 1000000000u);
 	r->timeout_ts.tv_nsec = (long long)(next % 1000000000u);
 	/* Absolute CLOCK_MONOTONIC, like atoll_now_ns; the kernel reads the
@@ -394,7 +401,11 @@ static bool idle_spin(struct atoll_ctx *r)
 {
 	uint64_t deadline;
 
-	if (r->idle_spin_ns == 0)
+	/* With sockets or files in flight, spinning only delays them: their
+	 * completions (DEFER_TASKRUN) appear only when we enter the kernel.
+	 * Measured: 50 us of spin per park cut echo to 0.58x of an epoll
+	 * server at 16 connections (atoll-bench echo). */
+	if (r->idle_spin_ns == 0 || r->io_inflight > r->io_internal)
 		return false;
 	deadline = atoll_now_ns() + r->idle_spin_ns;
 	do {
@@ -409,9 +420,13 @@ static bool idle_spin(struct atoll_ctx *r)
 
 static void reactor_park(struct atoll_ctx *r)
 {
-	/* Doorbells queued in phase 3 go out before we spin, not after. */
-	if (io_uring_sq_ready(&r->ring) != 0)
+	/* Doorbells and sends queued this loop go out before we spin, not
+	 * after; completions that this posts are handled without waiting. */
+	if (io_uring_sq_ready(&r->ring) != 0) {
 		submit_nowait(r);
+		if (io_uring_cq_ready(&r->ring) != 0)
+			return;
+	}
 	if (idle_spin(r))
 		return;
 	arm_timeout(r);

@@ -120,6 +120,7 @@ struct atoll_ctx {
 	struct atoll_stream *streams;      /* every open stream, for stop */
 	struct atoll__acceptor *acceptors; /* every acceptor, for stop */
 	uint64_t io_inflight;              /* CQEs still owed by the kernel */
+	uint64_t io_internal;              /* of which timer, eventfd, signalfd reads */
 	bool io_stopping;                  /* completions are freed, not delivered */
 	bool recv_single;                  /* the kernel refused multishot receive */
 	bool no_send;                      /* past the stop barrier */
