@@ -22,20 +22,25 @@
  * is the benchmark's name) and returns the process exit code: 0, 1 when the
  * benchmark could not run, 2 for bad flags.
  */
-#define BENCH_REGISTRY(X)                                                                         \
-	X("pingpong.local", "two actors on one reactor bounce one message", bench_pingpong_local) \
-	X("pingpong.remote", "two actors on reactors 0 and 1 bounce one message",                 \
-	  bench_pingpong_remote)                                                                  \
-	X("counting", "one sender, one receiver on one core, N fresh messages", bench_counting)   \
-	X("threadring", "Savina thread ring: 503 actors, one token passed N times",               \
-	  bench_threadring)                                                                       \
-	X("spawn", "spawn rate and bytes per idle actor on one core", bench_spawn)                \
-	X("xcore.throughput", "producer on reactor 0, consumer on 1, vs spsc.floor",              \
-	  bench_xcore_throughput)                                                                 \
-	X("xcore.latency", "round trip between reactors 0 and 1, busy and parked",                \
-	  bench_xcore_latency)                                                                    \
-	X("doorbell", "parked round trip: msg_ring vs eventfd vs bare threads", bench_doorbell)   \
-	X("spsc.floor", "bare SPSC ring between two pinned threads, no runtime", bench_spsc_floor)
+#define BENCH_REGISTRY(X)                                                                          \
+	X("pingpong.local", "two actors on one reactor bounce one message", bench_pingpong_local)  \
+	X("pingpong.remote", "two actors on reactors 0 and 1 bounce one message",                  \
+	  bench_pingpong_remote)                                                                   \
+	X("counting", "one sender, one receiver on one core, N fresh messages", bench_counting)    \
+	X("threadring", "Savina thread ring: 503 actors, one token passed N times",                \
+	  bench_threadring)                                                                        \
+	X("spawn", "spawn rate and bytes per idle actor on one core", bench_spawn)                 \
+	X("xcore.throughput", "producer on reactor 0, consumer on 1, vs spsc.floor",               \
+	  bench_xcore_throughput)                                                                  \
+	X("xcore.latency", "round trip between reactors 0 and 1, busy and parked",                 \
+	  bench_xcore_latency)                                                                     \
+	X("doorbell", "parked round trip: msg_ring vs eventfd vs bare threads", bench_doorbell)    \
+	X("spsc.floor", "bare SPSC ring between two pinned threads, no runtime", bench_spsc_floor) \
+	X("echo", "TCP echo server on one reactor (stream, zero copy), closed-loop client",        \
+	  bench_echo)                                                                              \
+	X("echo.epoll", "peer of echo: plain epoll echo server, same client", bench_echo_epoll)    \
+	X("file.append", "one actor appends records to an O_APPEND file, fsync policies",          \
+	  bench_file_append)
 
 #define BENCH_DECLARE(name, description, function) int function(int argc, char **argv);
 BENCH_REGISTRY(BENCH_DECLARE)
