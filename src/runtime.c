@@ -85,31 +85,55 @@ static void explain_uring_failure(int err)
 		atoll__log_error("cannot set up io_uring: %s", atoll_strerror(err));
 }
 
+struct probe_result {
+	int err;
+	bool msg_ring;
+};
+
+static void *probe_main(void *arg)
+{
+	struct probe_result *res = arg;
+	struct io_uring_probe *probe;
+	struct io_uring ring;
+
+	res->err = io_uring_queue_init(2, &ring, 0);
+	if (res->err < 0)
+		return NULL;
+	probe = io_uring_get_probe_ring(&ring);
+	res->msg_ring = probe != NULL && io_uring_opcode_supported(probe, IORING_OP_MSG_RING);
+	if (probe != NULL)
+		io_uring_free_probe(probe);
+	io_uring_queue_exit(&ring);
+	return NULL;
+}
+
 /*
  * Probes io_uring and IORING_OP_MSG_RING with a throwaway ring, so that a
- * kernel without io_uring fails start before any thread exists. The ring is
- * closed at once: threads outside the runtime keep no io_uring state.
+ * kernel without io_uring fails start before any reactor exists. The probe
+ * runs on a short-lived thread of its own: tearing a ring down queues task
+ * work on the thread that owned it, which made the caller's next timed
+ * socket call fail with EINTR (seen in test_stream). Threads outside the
+ * runtime thus never own io_uring state.
  */
 static int probe_uring(struct atoll_runtime *rt)
 {
-	struct io_uring_probe *probe;
-	struct io_uring ring;
-	int err = io_uring_queue_init(2, &ring, 0);
+	struct probe_result res = { .err = -EAGAIN };
+	pthread_t thread;
+	int err = pthread_create(&thread, NULL, probe_main, &res);
 
-	if (err < 0) {
-		explain_uring_failure(err);
-		return err;
+	if (err != 0)
+		return -err;
+	pthread_join(thread, NULL);
+	if (res.err < 0) {
+		explain_uring_failure(res.err);
+		return res.err;
 	}
-	probe = io_uring_get_probe_ring(&ring);
-	if (probe == NULL || !io_uring_opcode_supported(probe, IORING_OP_MSG_RING)) {
+	if (!res.msg_ring) {
 		if (!rt->cfg.eventfd_doorbell)
 			atoll__log_warn("kernel lacks IORING_OP_MSG_RING (5.18+): using an "
 					"eventfd doorbell");
 		rt->cfg.eventfd_doorbell = true;
 	}
-	if (probe != NULL)
-		io_uring_free_probe(probe);
-	io_uring_queue_exit(&ring);
 	return 0;
 }
 

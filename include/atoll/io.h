@@ -205,7 +205,8 @@ int atoll_stream_open(atoll_ctx *ctx, int fd, uint32_t recv_type, atoll_stream *
  * Queues msg.data[0..msg.len) for sending on s; sends go out one at a time,
  * in the order queued, each continued after a partial send. Takes msg: any
  * message, e.g. a received one forwarded from another core (no copy). It is
- * freed once sent. If a send fails (e.g. -EPIPE), the rest are dropped and
+ * freed once sent; while queued, the stream keeps its send progress in
+ * msg->corr. If a send fails (e.g. -EPIPE), the rest are dropped and
  * the stream's receive side reports the error. Returns 0, or -EPIPE when the
  * stream is closing (msg freed).
  */

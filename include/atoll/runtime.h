@@ -91,7 +91,9 @@ struct atoll_stats {
 	uint64_t actors_alive;  /* actors living on this reactor right now */
 	uint64_t timers_fired;  /* timer messages sent */
 	uint64_t init_failures; /* actors whose init returned an error */
-	uint64_t io_inflight;   /* I/O requests the kernel holds right now */
+	uint64_t io_inflight;   /* requests the kernel holds right now, the reactor's
+				 * own included (an eventfd read, timers): not 0 while
+				 * the runtime runs, 0 after it stopped */
 	uint64_t bufs_out;      /* receive buffers lent out right now */
 	uint64_t enobufs;       /* receives re-armed after running out of buffers */
 };

@@ -122,10 +122,9 @@ static void send_all(int fd, const void *p, size_t n)
 
 /*
  * Reads exactly n bytes, failing on EOF or timeout. EINTR is retried: with
- * SO_RCVTIMEO set the kernel does not restart an interrupted recv, and this
- * thread, which shares a process with the reactors, does see EINTR without
- * any signal (io_uring task work, observed on 6.18; a client in another
- * process never does).
+ * SO_RCVTIMEO set the kernel does not restart an interrupted recv. (The
+ * runtime once made the starting thread see EINTR without any signal, from
+ * io_uring task work; test_stream checks that this no longer happens.)
  */
 static void recv_exact(int fd, void *p, size_t n)
 {
