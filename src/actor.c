@@ -208,12 +208,7 @@ void atoll__actor_run(struct atoll_ctx *r, struct atoll__actor *a, int *budget)
 	if (a->flags & ATOLL__ACTOR_STOPPING) {
 		atoll__actor_finish_stop(r, a);
 	} else if (a->mbox_head != NULL) {
-		a->run_next = NULL;
-		if (r->run_tail != NULL)
-			r->run_tail->run_next = a;
-		else
-			r->run_head = a;
-		r->run_tail = a;
+		atoll__reactor_schedule(r, a); /* More to do: back of the queue. */
 	} else {
 		a->flags &= ~ATOLL__ACTOR_SCHEDULED;
 	}
