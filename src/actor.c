@@ -291,7 +291,6 @@ int atoll__send_remote(struct atoll_ctx *r, unsigned core, atoll_msg *msg)
 	else
 		out->overflow_head = msg;
 	out->overflow_tail = msg;
-	out->overflow_len++;
 	ATOLL__STAT_INC(r, ring_full);
 	ATOLL__STAT_INC(r, overflow);
 	return ATOLL_SENT_QUEUED;

@@ -145,11 +145,11 @@ static void ring_doorbell(struct atoll_ctx *from, struct atoll_ctx *to)
 		return;
 	}
 	/* From outside the runtime, or with the eventfd doorbell: under
-	 * ctl_lock, which keeps the target's eventfd open while we write. */
-	pthread_mutex_lock(&rt->ctl_lock);
-	if (!to->ring_closed && write(to->event_fd, &one, sizeof(one)) < 0)
+	 * wake_lock, which keeps the target's eventfd open while we write. */
+	pthread_mutex_lock(&rt->wake_lock);
+	if (!to->eventfd_closed && write(to->event_fd, &one, sizeof(one)) < 0)
 		atoll__log_warn("eventfd doorbell: %s", atoll_strerror(-errno));
-	pthread_mutex_unlock(&rt->ctl_lock);
+	pthread_mutex_unlock(&rt->wake_lock);
 	if (from != NULL && from->rt == rt)
 		ATOLL__STAT_INC(from, doorbells);
 }
@@ -173,7 +173,7 @@ void atoll__reactor_wake(struct atoll_ctx *from, struct atoll_ctx *to)
 
 /* --- phase 1: inbound ---------------------------------------------------- */
 
-void atoll__reactor_drain_ext(struct atoll_ctx *r)
+static void drain_ext(struct atoll_ctx *r)
 {
 	atoll_msg *m;
 
@@ -209,7 +209,7 @@ static void drain_inbound(struct atoll_ctx *r)
 		if (n % RELEASE_EVERY != 0)
 			atoll__ring_release(ring);
 	}
-	atoll__reactor_drain_ext(r);
+	drain_ext(r);
 }
 
 /* --- phase 2: run actors ------------------------------------------------- */
@@ -251,7 +251,6 @@ static void flush_outbound(struct atoll_ctx *r)
 		if (out->overflow_head == NULL)
 			out->overflow_tail = NULL;
 		if (moved != 0) {
-			out->overflow_len -= moved;
 			ATOLL__STAT_ADD(r, overflow, -(uint64_t)moved);
 		}
 		if (atoll__ring_unpublished(out->ring) != 0)
@@ -538,14 +537,13 @@ static void reactor_shutdown(struct atoll_ctx *r, bool started)
 	for (unsigned core = 0; core < r->ncores; core++) {
 		free_list(r->out[core].overflow_head);
 		r->out[core].overflow_head = r->out[core].overflow_tail = NULL;
-		r->out[core].overflow_len = 0;
 	}
 	atomic_store_explicit(&r->stats.overflow, 0, memory_order_relaxed);
 	atoll__timers_destroy(&r->timers);
 
-	pthread_mutex_lock(&rt->ctl_lock);
-	r->ring_closed = true;
-	pthread_mutex_unlock(&rt->ctl_lock);
+	pthread_mutex_lock(&rt->wake_lock);
+	r->eventfd_closed = true;
+	pthread_mutex_unlock(&rt->wake_lock);
 	atoll__bufring_destroy(r);
 	if (r->uring_ok) {
 		io_uring_queue_exit(&r->ring);

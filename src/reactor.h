@@ -47,7 +47,6 @@ struct atoll__out {
 	struct atoll__ring *ring; /* this reactor -> destination */
 	atoll_msg *overflow_head; /* FIFO of messages waiting for ring space */
 	atoll_msg *overflow_tail;
-	uint32_t overflow_len;
 	bool dirty; /* on the reactor's dirty list */
 };
 
@@ -143,7 +142,7 @@ struct atoll_ctx {
 	alignas(128) pthread_mutex_t ext_lock;
 	atoll_msg *ext_head, *ext_tail;
 	bool ext_closed;
-	bool ring_closed; /* under the runtime's ctl_lock */
+	bool eventfd_closed; /* under the runtime's wake_lock */
 	_Atomic int ext_pending;
 
 	alignas(128) struct atoll__table table;
@@ -173,7 +172,7 @@ struct atoll_runtime {
 
 	/* Held while writing a reactor's eventfd from outside (and while the
 	 * reactor closes it), so the fd stays open for the writer. */
-	pthread_mutex_t ctl_lock;
+	pthread_mutex_t wake_lock;
 
 	uint64_t idle_spin_ns;
 
@@ -196,7 +195,6 @@ void atoll__reactor_wake(struct atoll_ctx *from, struct atoll_ctx *to);
 int atoll__reactor_setup(struct atoll_ctx *r);
 void atoll__reactor_deliver(struct atoll_ctx *r, atoll_msg *msg);
 void atoll__reactor_schedule(struct atoll_ctx *r, struct atoll__actor *a);
-void atoll__reactor_drain_ext(struct atoll_ctx *r);
 void atoll__reactor_reap(struct atoll_ctx *r);
 
 /* runtime.c: queues msg in r's outside inbox and wakes r. Takes msg. */

@@ -200,7 +200,7 @@ static void runtime_free(struct atoll_runtime *rt)
 		pthread_sigmask(SIG_SETMASK, &rt->old_mask, NULL);
 	atoll__registry_destroy(rt);
 	pthread_mutex_destroy(&rt->reg_lock);
-	pthread_mutex_destroy(&rt->ctl_lock);
+	pthread_mutex_destroy(&rt->wake_lock);
 	pthread_cond_destroy(&rt->cond);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
@@ -322,7 +322,7 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt_ou
 	atomic_init(&rt->stopping, 0);
 	pthread_mutex_init(&rt->lock, NULL);
 	pthread_cond_init(&rt->cond, NULL);
-	pthread_mutex_init(&rt->ctl_lock, NULL);
+	pthread_mutex_init(&rt->wake_lock, NULL);
 	pthread_mutex_init(&rt->reg_lock, NULL);
 
 	err = probe_uring(rt);
@@ -515,7 +515,7 @@ int atoll__ext_push(struct atoll_ctx *r, atoll_msg *msg)
 		r->ext_head = msg;
 	r->ext_tail = msg;
 	pthread_mutex_unlock(&r->ext_lock);
-	/* Pairs with the reactor's exchange in atoll__reactor_drain_ext, and
+	/* Pairs with the reactor's exchange in drain_ext (reactor.c), and
 	 * (through the fence in atoll__reactor_wake) with its park fence. */
 	atomic_store_explicit(&r->ext_pending, 1, memory_order_seq_cst);
 	atoll__reactor_wake(NULL, r);

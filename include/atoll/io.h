@@ -70,7 +70,7 @@ struct atoll_io {
 	uint32_t done;   /* bytes already transferred (partial writes) */
 	uint64_t offset; /* file offset, or ATOLL_IO_CURRENT */
 	atoll_ref owner; /* the actor that gets the completion */
-	void *priv;      /* runtime: the stream a receive belongs to */
+	void *priv;      /* runtime: a received buffer's home reactor */
 };
 
 /* Returns msg as an atoll_io, or NULL when it is not one. */

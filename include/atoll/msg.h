@@ -63,10 +63,8 @@ enum atoll_msg_sys {
 	ATOLL_MSG_STOP = 1,
 	/* Runtime-internal: spawn on another core. Never seen by actors. */
 	ATOLL_MSG_SPAWN = 2,
-	/* A periodic or delayed timer fired and carried no user message. */
-	ATOLL_MSG_TIMER = 3,
 	/* Runtime-internal: a receive buffer going back to its home ring. */
-	ATOLL_MSG_BUF_RETURN = 4,
+	ATOLL_MSG_BUF_RETURN = 3,
 };
 
 /*
