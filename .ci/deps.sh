@@ -8,7 +8,9 @@ set -euo pipefail
 packages=(
 	cmake pkg-config gcc make           # toolchain
 	liburing-dev libjemalloc-dev         # libatoll
+	libxxhash-dev                        # atoll-kv key hashing (header only)
 	libcmocka-dev                        # tests
+	redis-tools python3-redis            # atoll-kv integration tests
 	clang-format                         # make format / format-check
 )
 packages+=("$@")
