@@ -39,23 +39,36 @@ size_t atoll_tcp_conn_pending(const struct atoll_tcp_conn *c)
 	return atoll_stream_pending(c->stream);
 }
 
-/* Ends the connection: the protocol hears why, queued replies still go out,
- * the listener is told, the actor stops. Runs once. */
-static void end(atoll_ctx *ctx, struct atoll_tcp_conn *c, int reason)
+/* Ends the connection: the protocol hears why, queued replies still go out
+ * (unless abort), the listener is told, the actor stops. Runs once. */
+static void end_with(atoll_ctx *ctx, struct atoll_tcp_conn *c, int reason, bool abort)
 {
 	if (c->closing)
 		return;
 	c->closing = true;
 	if (c->proto->close != NULL)
 		c->proto->close(ctx, c, c->state, reason);
-	atoll_stream_finish(ctx, c->stream);
+	if (abort)
+		atoll_stream_close(ctx, c->stream);
+	else
+		atoll_stream_finish(ctx, c->stream);
 	(void)atoll_tcp_listener_conn_closed(ctx, c->listener);
 	(void)atoll_stop(ctx, atoll_self(ctx));
+}
+
+static void end(atoll_ctx *ctx, struct atoll_tcp_conn *c, int reason)
+{
+	end_with(ctx, c, reason, false);
 }
 
 void atoll_tcp_conn_close(atoll_ctx *ctx, struct atoll_tcp_conn *c)
 {
 	end(ctx, c, 0);
+}
+
+void atoll_tcp_conn_abort(atoll_ctx *ctx, struct atoll_tcp_conn *c, int reason)
+{
+	end_with(ctx, c, reason, true);
 }
 
 int atoll_tcp_conn_send(atoll_ctx *ctx, struct atoll_tcp_conn *c, atoll_msg *msg)

@@ -105,6 +105,14 @@ int atoll_tcp_conn_send(atoll_ctx *ctx, struct atoll_tcp_conn *c, atoll_msg *msg
  */
 void atoll_tcp_conn_close(atoll_ctx *ctx, struct atoll_tcp_conn *c);
 
+/*
+ * Ends the connection at once: proto->close runs with reason, queued
+ * replies are dropped, the socket closes and the actor stops. For a peer
+ * that does not read (an output limit), where waiting for the queue to
+ * drain would hold its memory for ever.
+ */
+void atoll_tcp_conn_abort(atoll_ctx *ctx, struct atoll_tcp_conn *c, int reason);
+
 /* Bytes queued for sending and not yet sent (for output limits). */
 size_t atoll_tcp_conn_pending(const struct atoll_tcp_conn *c);
 

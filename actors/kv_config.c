@@ -1,0 +1,228 @@
+/*
+ * kv_config.c - the settings CONFIG GET and CONFIG SET know (kv_server.h):
+ * their names, how each is printed, and how a new value is checked and
+ * applied.
+ *
+ * The table mixes settings that can change at run time with fixed facts
+ * that clients ask about (redis-benchmark starts with CONFIG GET save and
+ * CONFIG GET appendonly); the fixed ones answer -EPERM to a set.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "kv_cmd.h"
+#include "kv_server.h"
+
+enum kind { FIXED, MEMORY, UINT, PASSWORD, OUTPUT_LIMIT };
+
+struct setting {
+	const char *name;
+	enum kind kind;
+	size_t offset;           /* in struct kv_settings, unless FIXED */
+	unsigned long long min;  /* for UINT and MEMORY */
+	unsigned long long max;
+	const char *fixed_value; /* FIXED: NULL means computed from the server */
+};
+
+#define OFF(f) offsetof(struct kv_settings, f)
+
+static const struct setting settings[] = {
+	{"bind", FIXED, 0, 0, 0, NULL},
+	{"port", FIXED, 0, 0, 0, NULL},
+	{"databases", FIXED, 0, 0, 0, "16"},
+	{"reactors", FIXED, 0, 0, 0, NULL},
+	{"requirepass", PASSWORD, OFF(requirepass), 0, 0, NULL},
+	{"maxclients", UINT, OFF(maxclients), 1, 1000000, NULL},
+	{"proto-max-bulk-len", MEMORY, OFF(proto_max_bulk_len), 1024 * 1024, 512ull << 20, NULL},
+	{"client-query-buffer-limit", MEMORY, OFF(client_query_buffer_limit), 1024 * 1024, 1ull << 40,
+	 NULL},
+	{"client-output-buffer-limit", OUTPUT_LIMIT, OFF(client_output_limit), 0, 0, NULL},
+	{"hz", UINT, OFF(hz), 1, 500, NULL},
+	{"timeout", FIXED, 0, 0, 0, "0"},
+	{"save", FIXED, 0, 0, 0, ""},
+	{"appendonly", FIXED, 0, 0, 0, "no"},
+	{"appendfsync", FIXED, 0, 0, 0, "everysec"},
+	{"maxmemory", FIXED, 0, 0, 0, "0"},
+	{"maxmemory-policy", FIXED, 0, 0, 0, "noeviction"},
+	{"io-threads", FIXED, 0, 0, 0, "1"},
+	{"protected-mode", FIXED, 0, 0, 0, "no"},
+	{"tcp-keepalive", FIXED, 0, 0, 0, "0"},
+	{"dir", FIXED, 0, 0, 0, NULL},
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+size_t kv_config_count(void)
+{
+	return NSETTINGS;
+}
+
+const char *kv_config_name(size_t i)
+{
+	return i < NSETTINGS ? settings[i].name : NULL;
+}
+
+void kv_config_value(const struct kv_server *srv, const struct kv_settings *s, size_t i, char *buf,
+		     size_t len)
+{
+	const struct setting *st = &settings[i];
+	const char *base = (const char *)s;
+
+	buf[0] = '\0';
+	switch (st->kind) {
+	case FIXED:
+		if (st->fixed_value != NULL)
+			snprintf(buf, len, "%s", st->fixed_value);
+		else if (strcmp(st->name, "bind") == 0)
+			snprintf(buf, len, "%s", srv->bind ? srv->bind : "127.0.0.1");
+		else if (strcmp(st->name, "port") == 0)
+			snprintf(buf, len, "%u", (unsigned)srv->port);
+		else if (strcmp(st->name, "reactors") == 0)
+			snprintf(buf, len, "%u", srv->nshards);
+		else if (strcmp(st->name, "dir") == 0 && getcwd(buf, len) == NULL)
+			buf[0] = '\0';
+		break;
+	case MEMORY: {
+		unsigned long long v;
+
+		memcpy(&v, base + st->offset, sizeof(v));
+		snprintf(buf, len, "%llu", v);
+		break;
+	}
+	case UINT: {
+		unsigned v;
+
+		memcpy(&v, base + st->offset, sizeof(v));
+		snprintf(buf, len, "%u", v);
+		break;
+	}
+	case PASSWORD:
+		snprintf(buf, len, "%s", s->requirepass);
+		break;
+	case OUTPUT_LIMIT:
+		snprintf(buf, len, "normal %llu 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60",
+			 s->client_output_limit);
+		break;
+	}
+}
+
+/* "100", "1k" (1000), "1kb" (1024), up to "gb", case-insensitive. */
+static bool parse_memory(const char *p, size_t n, unsigned long long *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned long long mul;
+	} units[] = {{"kb", 1024}, {"mb", 1024 * 1024}, {"gb", 1024ull * 1024 * 1024},
+		     {"k", 1000},  {"m", 1000 * 1000},  {"g", 1000ull * 1000 * 1000}};
+	unsigned long long mul = 1, v;
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t sl = strlen(units[i].suffix);
+
+		if (n > sl && strncasecmp(p + n - sl, units[i].suffix, sl) == 0) {
+			mul = units[i].mul;
+			n -= sl;
+			break;
+		}
+	}
+	if (!kv_parse_ull(p, n, &v) || (v != 0 && mul > UINT64_MAX / v))
+		return false;
+	*out = v * mul;
+	return true;
+}
+
+static int fail(char *err, size_t errlen, const char *name, const char *why)
+{
+	snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name,
+		 why);
+	return -EINVAL;
+}
+
+int kv_settings_set(struct kv_settings *s, const char *name, size_t nlen, const char *val,
+		    size_t vlen, char *err, size_t errlen)
+{
+	const struct setting *st = NULL;
+	char *base = (char *)s;
+	unsigned long long v;
+
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		if (strlen(settings[i].name) == nlen && strncasecmp(settings[i].name, name, nlen) == 0)
+			st = &settings[i];
+	}
+	if (st == NULL) {
+		snprintf(err, errlen,
+			 "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+			 (int)(nlen > 64 ? 64 : nlen), name);
+		return -ENOENT;
+	}
+	switch (st->kind) {
+	case FIXED:
+		snprintf(err, errlen,
+			 "ERR CONFIG SET failed (possibly related to argument '%s') - can't set "
+			 "immutable config",
+			 st->name);
+		return -EPERM;
+	case PASSWORD:
+		if (vlen >= sizeof(s->requirepass))
+			return fail(err, errlen, st->name, "password too long");
+		memcpy(s->requirepass, val, vlen);
+		s->requirepass[vlen] = '\0';
+		return 0;
+	case UINT:
+		if (!kv_parse_ull(val, vlen, &v))
+			return fail(err, errlen, st->name,
+				    "argument couldn't be parsed into an integer");
+		if (v < st->min || v > st->max)
+			return fail(err, errlen, st->name, "argument must be between the limits");
+		{
+			unsigned u = (unsigned)v;
+
+			memcpy(base + st->offset, &u, sizeof(u));
+		}
+		return 0;
+	case MEMORY:
+		if (!parse_memory(val, vlen, &v))
+			return fail(err, errlen, st->name,
+				    "argument must be a memory value");
+		if (v < st->min || v > st->max)
+			return fail(err, errlen, st->name, "argument must be between the limits");
+		memcpy(base + st->offset, &v, sizeof(v));
+		return 0;
+	case OUTPUT_LIMIT: {
+		/* "normal <hard> <soft> <seconds> [class ...]": only the normal
+		 * class's hard limit means something here. */
+		const char *p = val, *end = val + vlen;
+
+		while (p < end) {
+			const char *w[4];
+			size_t wl[4];
+			int k;
+
+			for (k = 0; k < 4 && p < end; k++) {
+				while (p < end && *p == ' ')
+					p++;
+				w[k] = p;
+				while (p < end && *p != ' ')
+					p++;
+				wl[k] = (size_t)(p - w[k]);
+			}
+			if (k < 4 || wl[0] == 0)
+				return fail(err, errlen, st->name, "wrong number of arguments");
+			if (wl[0] == 6 && strncasecmp(w[0], "normal", 6) == 0) {
+				if (!parse_memory(w[1], wl[1], &v))
+					return fail(err, errlen, st->name,
+						    "argument must be a memory value");
+				s->client_output_limit = v;
+			}
+			while (p < end && *p == ' ')
+				p++;
+		}
+		return 0;
+	}
+	}
+	return -EINVAL;
+}

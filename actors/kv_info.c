@@ -1,0 +1,256 @@
+/*
+ * kv_info.c - the text of INFO and CLIENT LIST, built by a connection from
+ * every shard's answer (KV_OP_INFO integers, KV_OP_CLIENTS lines).
+ *
+ * INFO is Redis's format: "# Section" headers and field:value lines ending
+ * in CRLF, a bulk string in RESP2 and a verbatim string in RESP3. Server-wide
+ * figures are the sums over shards; the "atoll" section lists each reactor.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "resp_conn_int.h"
+
+static void line(struct resp_out *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void line(struct resp_out *t, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	resp_add_raw(t, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	resp_add_raw(t, "\r\n", 2);
+}
+
+/* Reads one shard's KV_OP_INFO array into v. */
+static bool info_ints(const char *p, size_t n, long long *v)
+{
+	const char *end = p + n;
+
+	if (n < 4 || p[0] != '*')
+		return false;
+	p = memchr(p, '\n', n);
+	for (int i = 0; p != NULL && i < KV_INFO_FIELDS; i++) {
+		const char *cr;
+
+		p++;
+		if (p >= end || *p != ':' || (cr = memchr(p, '\r', (size_t)(end - p))) == NULL ||
+		    !kv_parse_ll(p + 1, (size_t)(cr - p - 1), &v[i]))
+			return false;
+		p = cr + 1;
+	}
+	return p != NULL;
+}
+
+/* sections: the words INFO was given, lower case, each followed by a
+ * space; empty for the default set. */
+static bool has_word(const char *sections, const char *word)
+{
+	size_t wl = strlen(word);
+
+	for (const char *p = sections; *p != '\0';) {
+		const char *sp = strchr(p, ' ');
+		size_t len = sp ? (size_t)(sp - p) : strlen(p);
+
+		if (len == wl && strncmp(p, word, wl) == 0)
+			return true;
+		p += len + (sp != NULL);
+	}
+	return false;
+}
+
+static bool want(const char *sections, const char *name, bool in_default)
+{
+	if (sections == NULL || sections[0] == '\0')
+		return in_default;
+	if (has_word(sections, "all") || has_word(sections, "everything"))
+		return true;
+	if (has_word(sections, "default") && in_default)
+		return true;
+	return has_word(sections, name);
+}
+
+static void human(char *buf, size_t len, double bytes)
+{
+	const char *units = "BKMGT";
+	int u = 0;
+
+	while (bytes >= 1024 && u < 4) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%.0fB", bytes);
+	else
+		snprintf(buf, len, "%.2f%c", bytes, units[u]);
+}
+
+static unsigned long long rss_bytes(void)
+{
+	unsigned long long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return resident * (unsigned long long)sysconf(_SC_PAGESIZE);
+}
+
+static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struct resp_out *t)
+{
+	const struct kv_server *srv = c->srv;
+	unsigned n = srv->nshards;
+	long long (*v)[KV_INFO_FIELDS] = calloc(n, sizeof(*v));
+	long long sum[KV_INFO_FIELDS] = {0};
+	const char *sec = s->text;
+	uint64_t up = (atoll_now_ns() - srv->start_ns) / 1000000000u;
+	char h[32];
+
+	if (v == NULL)
+		return;
+	for (uint32_t i = 0; i < s->nparts && i < n; i++) {
+		size_t len;
+		const char *b = conn_part_bytes(rb, &rb->parts[s->first_part + i], &len);
+
+		if (info_ints(b, len, v[i])) {
+			for (int f = 0; f < KV_INFO_FIELDS; f++)
+				sum[f] += v[i][f];
+		}
+	}
+	if (want(sec, "server", true)) {
+		struct utsname u;
+
+		if (uname(&u) != 0)
+			memset(&u, 0, sizeof(u));
+		line(t, "# Server");
+		line(t, "redis_version:7.0.15");
+		line(t, "atoll_kv_version:0.1.0");
+		line(t, "redis_mode:standalone");
+		line(t, "os:%s %s %s", u.sysname, u.release, u.machine);
+		line(t, "arch_bits:%d", (int)(sizeof(void *) * 8));
+		line(t, "multiplexing_api:io_uring");
+		line(t, "process_id:%d", (int)getpid());
+		line(t, "tcp_port:%u", (unsigned)srv->port);
+		line(t, "uptime_in_seconds:%llu", (unsigned long long)up);
+		line(t, "uptime_in_days:%llu", (unsigned long long)(up / 86400));
+		line(t, "hz:%u", c->core->settings.hz);
+		line(t, "reactors:%u", n);
+		line(t, "config_file:%s", srv->config_file ? srv->config_file : "");
+		line(t, "%s", "");
+	}
+	if (want(sec, "clients", true)) {
+		line(t, "# Clients");
+		line(t, "connected_clients:%lld", sum[KV_INFO_CLIENTS]);
+		line(t, "maxclients:%u", c->core->settings.maxclients);
+		line(t, "blocked_clients:0");
+		line(t, "%s", "");
+	}
+	if (want(sec, "memory", true)) {
+		unsigned long long rss = rss_bytes();
+
+		line(t, "# Memory");
+		line(t, "used_memory:%lld", sum[KV_INFO_USED_MEMORY]);
+		human(h, sizeof(h), (double)sum[KV_INFO_USED_MEMORY]);
+		line(t, "used_memory_human:%s", h);
+		line(t, "used_memory_rss:%llu", rss);
+		human(h, sizeof(h), (double)rss);
+		line(t, "used_memory_rss_human:%s", h);
+		line(t, "maxmemory:0");
+		line(t, "maxmemory_policy:noeviction");
+		line(t, "mem_allocator:jemalloc");
+		line(t, "%s", "");
+	}
+	if (want(sec, "stats", true)) {
+		line(t, "# Stats");
+		line(t, "total_connections_received:%lld", sum[KV_INFO_CONNECTIONS]);
+		line(t, "total_commands_processed:%lld", sum[KV_INFO_COMMANDS]);
+		line(t, "total_net_input_bytes:%lld", sum[KV_INFO_NET_INPUT]);
+		line(t, "total_net_output_bytes:%lld", sum[KV_INFO_NET_OUTPUT]);
+		line(t, "rejected_connections:%lld", sum[KV_INFO_REJECTED]);
+		line(t, "expired_keys:%lld", sum[KV_INFO_EXPIRED_KEYS]);
+		line(t, "evicted_keys:0");
+		line(t, "keyspace_hits:%lld", sum[KV_INFO_HITS]);
+		line(t, "keyspace_misses:%lld", sum[KV_INFO_MISSES]);
+		line(t, "total_error_replies:0");
+		line(t, "%s", "");
+	}
+	if (want(sec, "keyspace", true)) {
+		line(t, "# Keyspace");
+		for (int db = 0; db < KV_DBS; db++) {
+			long long keys = 0, expires = 0, ttl_weighted = 0;
+
+			for (unsigned i = 0; i < n; i++) {
+				keys += v[i][KV_INFO_DB0 + 3 * db];
+				expires += v[i][KV_INFO_DB0 + 3 * db + 1];
+				ttl_weighted += v[i][KV_INFO_DB0 + 3 * db + 2] *
+						v[i][KV_INFO_DB0 + 3 * db + 1];
+			}
+			if (keys > 0)
+				line(t, "db%d:keys=%lld,expires=%lld,avg_ttl=%lld", db, keys, expires,
+				     expires > 0 ? ttl_weighted / expires : 0);
+		}
+		line(t, "%s", "");
+	}
+	if (want(sec, "atoll", true)) {
+		line(t, "# Atoll");
+		line(t, "reactors:%u", n);
+		for (unsigned i = 0; i < n; i++)
+			line(t,
+			     "reactor%u:clients=%lld,commands=%lld,local=%lld,remote=%lld,"
+			     "batches_sent=%lld,batches_run=%lld,batch_commands=%lld,lock_waits=%lld,"
+			     "protocol_errors=%lld,output_drops=%lld,msgs_local=%lld,msgs_remote=%lld,"
+			     "doorbells=%lld,wakeups=%lld,dead_letters=%lld,used_memory=%lld",
+			     i, v[i][KV_INFO_CLIENTS], v[i][KV_INFO_COMMANDS],
+			     v[i][KV_INFO_COMMANDS_LOCAL], v[i][KV_INFO_COMMANDS_REMOTE],
+			     v[i][KV_INFO_BATCHES_SENT], v[i][KV_INFO_BATCHES_RUN],
+			     v[i][KV_INFO_BATCH_COMMANDS], v[i][KV_INFO_LOCK_WAITS],
+			     v[i][KV_INFO_PROTOCOL_ERRORS], v[i][KV_INFO_OUTPUT_DROPS],
+			     v[i][KV_INFO_MSGS_LOCAL], v[i][KV_INFO_MSGS_REMOTE], v[i][KV_INFO_DOORBELLS],
+			     v[i][KV_INFO_WAKEUPS], v[i][KV_INFO_DEAD_LETTERS],
+			     v[i][KV_INFO_USED_MEMORY]);
+		line(t, "%s", "");
+	}
+	/* Redis ends the text without the last blank line. */
+	if (t->len >= 2)
+		t->len -= 2;
+	free(v);
+}
+
+void conn_emit_info(struct conn *c, struct rb *rb, const struct slot *s, struct resp_out *o)
+{
+	struct resp_out text;
+
+	resp_out_init(&text, 2);
+	if (s->combine == CMB_INFO) {
+		info_text(c, rb, s, &text);
+	} else {
+		for (uint32_t i = 0; i < s->nparts; i++) {
+			size_t len, vl;
+			const char *b = conn_part_bytes(rb, &rb->parts[s->first_part + i], &len);
+			const char *nl = memchr(b, '\n', len);
+
+			/* Each part is a bulk string: "$<n>\r\n<text>\r\n". */
+			if (len < 5 || b[0] != '$' || nl == NULL)
+				continue;
+			vl = len - (size_t)(nl + 1 - b) - 2;
+			resp_add_raw(&text, nl + 1, vl);
+		}
+	}
+	if (text.oom)
+		resp_add_error(o, "ERR out of memory");
+	else
+		resp_add_verbatim(o, "txt", text.data, text.len);
+	resp_out_free(&text);
+}

@@ -1,0 +1,559 @@
+/*
+ * kv_shard.c - the atoll-kv shard actor and the batch wire format
+ * (kv_shard.h).
+ *
+ * Invariants: only this reactor touches core->store; a batch runs whole,
+ * in one receive, so its commands are atomic with respect to every other
+ * client's; while core->lock_holder is set, batches from anyone else wait in
+ * `deferred`, in arrival order, and run as soon as the lock is released.
+ *
+ * Batch layout: struct batch_head, then per entry a struct entry_head and
+ * argc × (u32 length, bytes). Reply layout: struct reply_head, count u32
+ * end offsets, then the RESP bytes.
+ */
+#include "kv_shard.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resp.h"
+
+struct batch_head {
+	uint64_t seq;
+	uint32_t count;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+struct entry_head {
+	uint32_t op;
+	uint16_t db;
+	uint16_t pad;
+	uint32_t argc;
+};
+
+struct reply_head {
+	uint64_t seq;
+	uint32_t count;
+	uint32_t pad;
+};
+
+struct kv_shard {
+	struct kv_core *core;
+	struct kv_arg *argv; /* decoded arguments of the entry being run */
+	size_t argv_cap;
+	struct resp_out out; /* the reply being built */
+	atoll_msg **deferred; /* FIFO of batches waiting for the lock */
+	size_t def_head;
+	size_t def_len;
+	size_t def_cap;
+	uint64_t dirty;
+};
+
+/* --- batch building (connection side) -------------------------------- */
+
+static bool batch_room(struct kv_batch *b, size_t extra)
+{
+	size_t cap;
+	char *p;
+
+	if (b->oom)
+		return false;
+	if (b->len + extra <= b->cap)
+		return true;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra)
+		cap *= 2;
+	p = realloc(b->buf, cap);
+	if (p == NULL) {
+		b->oom = true;
+		return false;
+	}
+	b->buf = p;
+	b->cap = cap;
+	return true;
+}
+
+void kv_batch_begin(struct kv_batch *b, uint64_t seq, uint8_t proto)
+{
+	struct batch_head h = {.seq = seq, .proto = proto};
+
+	b->len = 0;
+	b->count = 0;
+	b->oom = false;
+	if (batch_room(b, sizeof(h))) {
+		memcpy(b->buf, &h, sizeof(h));
+		b->len = sizeof(h);
+	}
+}
+
+uint32_t kv_batch_add(struct kv_batch *b, uint32_t op, int db, int argc, const struct kv_arg *argv)
+{
+	struct entry_head e = {.op = op, .db = (uint16_t)db, .argc = (uint32_t)argc};
+	size_t need = sizeof(e);
+
+	for (int i = 0; i < argc; i++)
+		need += 4 + argv[i].len;
+	if (batch_room(b, need)) {
+		char *p = b->buf + b->len;
+
+		memcpy(p, &e, sizeof(e));
+		p += sizeof(e);
+		for (int i = 0; i < argc; i++) {
+			uint32_t len = (uint32_t)argv[i].len;
+
+			memcpy(p, &len, 4);
+			memcpy(p + 4, argv[i].p, argv[i].len);
+			p += 4 + argv[i].len;
+		}
+		b->len += need;
+	}
+	return b->count++;
+}
+
+static void release_free(atoll_msg *msg)
+{
+	free(msg->data);
+}
+
+atoll_msg *kv_batch_take(struct kv_batch *b)
+{
+	atoll_msg *m = NULL;
+
+	if (!b->oom && b->len <= UINT32_MAX) {
+		memcpy(b->buf + offsetof(struct batch_head, count), &b->count, 4);
+		m = atoll_msg_new(KV_MSG_BATCH, 0);
+	}
+	if (m == NULL) {
+		b->len = 0;
+		b->count = 0;
+		return NULL;
+	}
+	atoll_msg_attach(m, b->buf, (uint32_t)b->len, (uint32_t)(b->cap > UINT32_MAX ? b->len : b->cap),
+			 release_free);
+	b->buf = NULL;
+	b->len = b->cap = 0;
+	b->count = 0;
+	return m;
+}
+
+void kv_batch_free(struct kv_batch *b)
+{
+	free(b->buf);
+	memset(b, 0, sizeof(*b));
+}
+
+int kv_reply_view(const atoll_msg *msg, struct kv_reply_view *v)
+{
+	struct reply_head h;
+
+	if (msg->type != KV_MSG_REPLY || msg->len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, msg->data, sizeof(h));
+	if (msg->len < sizeof(h) + 4ull * h.count)
+		return -EINVAL;
+	v->seq = h.seq;
+	v->count = h.count;
+	v->ends = (const uint32_t *)(const void *)((const char *)msg->data + sizeof(h));
+	v->data = (const char *)msg->data + sizeof(h) + 4ull * h.count;
+	return 0;
+}
+
+/* --- the shard --------------------------------------------------------- */
+
+static void client_line(struct resp_out *o, const struct kv_client *c, uint64_t now_ms)
+{
+	char line[768];
+	int n = snprintf(line, sizeof(line),
+			 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=N db=%d "
+			 "sub=0 psub=0 ssub=0 multi=-1 qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
+			 "rbs=0 rbp=0 obl=0 oll=0 omem=%llu tot-mem=0 events=r cmd=%s user=default "
+			 "redir=-1 resp=%u lib-name=%s lib-ver=%s\n",
+			 (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name,
+			 (unsigned long long)((now_ms - c->created_ms) / 1000),
+			 (unsigned long long)((now_ms - c->last_ms) / 1000), c->db,
+			 (unsigned long long)c->qbuf, (unsigned long long)c->omem,
+			 c->last_cmd[0] ? c->last_cmd : "NULL", c->resp, c->lib_name, c->lib_ver);
+
+	if (n > 0)
+		resp_add_raw(o, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void op_clients(struct kv_shard *sh, int argc, const struct kv_arg *argv)
+{
+	struct resp_out text;
+	uint64_t now = kv_unix_ms();
+	unsigned long long want_id = 0;
+
+	/* Optional: "ID id ..." restricts the list (CLIENT LIST ID). */
+	resp_out_init(&text, 2);
+	for (const struct kv_client *c = sh->core->clients; c != NULL; c = c->next) {
+		bool match = argc == 0;
+
+		for (int i = 0; i < argc && !match; i++)
+			match = kv_parse_ull(argv[i].p, argv[i].len, &want_id) && want_id == c->id;
+		if (match)
+			client_line(&text, c, now);
+	}
+	resp_add_bulk(&sh->out, text.data, text.len);
+	resp_out_free(&text);
+}
+
+/*
+ * CLIENT KILL filters, already checked by the connection: pairs of
+ * (ID id | ADDR ip:port | LADDR ip:port | SKIPME yes/no | USER name |
+ * TYPE normal), then the requester's id as the last argument.
+ */
+static void op_kill(atoll_ctx *ctx, struct kv_shard *sh, int argc, const struct kv_arg *argv)
+{
+	unsigned long long self_id = 0, id;
+	long long killed = 0;
+	bool skipme = true;
+
+	if (argc < 1 || !kv_parse_ull(argv[argc - 1].p, argv[argc - 1].len, &self_id)) {
+		resp_add_error(&sh->out, "ERR syntax error");
+		return;
+	}
+	argc--;
+	for (int i = 0; i + 1 < argc; i += 2) {
+		if (kv_arg_is(&argv[i], "skipme"))
+			skipme = kv_arg_is(&argv[i + 1], "yes");
+	}
+	for (struct kv_client *c = sh->core->clients; c != NULL; c = c->next) {
+		bool match = true;
+
+		if (skipme && c->id == self_id)
+			continue;
+		for (int i = 0; i + 1 < argc && match; i += 2) {
+			const struct kv_arg *v = &argv[i + 1];
+
+			if (kv_arg_is(&argv[i], "id"))
+				match = kv_parse_ull(v->p, v->len, &id) && id == c->id;
+			else if (kv_arg_is(&argv[i], "addr"))
+				match = strlen(c->addr) == v->len && memcmp(c->addr, v->p, v->len) == 0;
+			else if (kv_arg_is(&argv[i], "laddr"))
+				match = strlen(c->laddr) == v->len && memcmp(c->laddr, v->p, v->len) == 0;
+			else if (kv_arg_is(&argv[i], "user"))
+				match = v->len == 7 && memcmp(v->p, "default", 7) == 0;
+			else if (kv_arg_is(&argv[i], "type"))
+				match = kv_arg_is(v, "normal");
+		}
+		if (match) {
+			atoll_msg *m = atoll_msg_new(KV_MSG_KILL, 0);
+
+			if (m != NULL && atoll_send(ctx, c->ref, m) >= 0)
+				killed++;
+		}
+	}
+	resp_add_int(&sh->out, killed);
+}
+
+static void op_info(struct kv_shard *sh)
+{
+	const struct kv_core *core = sh->core;
+	const struct kv_core_stats *st = &core->stats;
+	struct kv_store_stats ss;
+	struct atoll_stats rs = {0};
+	long long v[KV_INFO_FIELDS];
+
+	kv_store_stats(core->store, &ss);
+	if (core->server->rt != NULL)
+		(void)atoll_runtime_stats(core->server->rt, core->index, &rs);
+	v[KV_INFO_USED_MEMORY] = (long long)kv_store_memory(core->store);
+	v[KV_INFO_EXPIRED_KEYS] = (long long)ss.expired_keys;
+	v[KV_INFO_HITS] = (long long)ss.keyspace_hits;
+	v[KV_INFO_MISSES] = (long long)ss.keyspace_misses;
+	v[KV_INFO_COMMANDS] = (long long)st->commands;
+	v[KV_INFO_COMMANDS_LOCAL] = (long long)st->commands_local;
+	v[KV_INFO_COMMANDS_REMOTE] = (long long)st->commands_remote;
+	v[KV_INFO_BATCHES_SENT] = (long long)st->batches_sent;
+	v[KV_INFO_BATCHES_RUN] = (long long)st->batches_run;
+	v[KV_INFO_BATCH_COMMANDS] = (long long)st->batch_commands;
+	v[KV_INFO_CONNECTIONS] = (long long)st->connections;
+	v[KV_INFO_REJECTED] = (long long)st->rejected;
+	v[KV_INFO_NET_INPUT] = (long long)st->net_input;
+	v[KV_INFO_NET_OUTPUT] = (long long)st->net_output;
+	v[KV_INFO_PROTOCOL_ERRORS] = (long long)st->protocol_errors;
+	v[KV_INFO_OUTPUT_DROPS] = (long long)st->output_drops;
+	v[KV_INFO_LOCK_WAITS] = (long long)st->lock_waits;
+	v[KV_INFO_CLIENTS] = (long long)core->nclients;
+	v[KV_INFO_MSGS_LOCAL] = (long long)rs.sent_local;
+	v[KV_INFO_MSGS_REMOTE] = (long long)rs.sent_remote;
+	v[KV_INFO_DOORBELLS] = (long long)rs.doorbells;
+	v[KV_INFO_WAKEUPS] = (long long)rs.wakeups;
+	v[KV_INFO_DEAD_LETTERS] = (long long)rs.dead_letters;
+	for (int db = 0; db < KV_DBS; db++) {
+		struct kv_db_info di;
+
+		kv_db_info(core->store, db, &di);
+		v[KV_INFO_DB0 + 3 * db] = (long long)di.keys;
+		v[KV_INFO_DB0 + 3 * db + 1] = (long long)di.expires;
+		v[KV_INFO_DB0 + 3 * db + 2] = (long long)di.avg_ttl_ms;
+	}
+	resp_add_array(&sh->out, KV_INFO_FIELDS);
+	for (int i = 0; i < KV_INFO_FIELDS; i++)
+		resp_add_int(&sh->out, v[i]);
+}
+
+/* Runs one entry; its reply goes to sh->out. Returns true when it released
+ * the lock (the deferred batches may run). */
+static bool run_entry(atoll_ctx *ctx, struct kv_shard *sh, atoll_ref from, uint32_t op, int db,
+		      int argc, const struct kv_arg *argv, uint64_t now_ms)
+{
+	struct kv_core *core = sh->core;
+	const struct kv_command *cmd;
+	struct kv_exec x;
+	char err[160];
+
+	switch (op) {
+	case KV_OP_LOCK:
+		core->lock_holder = from;
+		resp_add_status(&sh->out, "OK");
+		return false;
+	case KV_OP_UNLOCK:
+		if (core->lock_holder == from)
+			core->lock_holder = ATOLL_REF_NONE;
+		resp_add_status(&sh->out, "OK");
+		return true;
+	case KV_OP_INFO:
+		op_info(sh);
+		return false;
+	case KV_OP_CLIENTS:
+		op_clients(sh, argc, argv);
+		return false;
+	case KV_OP_KILL:
+		op_kill(ctx, sh, argc, argv);
+		return false;
+	case KV_OP_CONFIG:
+		if (argc == 2 && kv_settings_set(&core->settings, argv[0].p, argv[0].len, argv[1].p,
+						 argv[1].len, err, sizeof(err)) == 0)
+			resp_add_status(&sh->out, "OK");
+		else
+			resp_add_error(&sh->out, argc == 2 ? err : "ERR syntax error");
+		return false;
+	case KV_OP_RESETSTAT:
+		kv_store_reset_stats(core->store);
+		memset(&core->stats, 0, sizeof(core->stats));
+		resp_add_status(&sh->out, "OK");
+		return false;
+	default:
+		break;
+	}
+	cmd = op < kv_command_count() ? kv_command_at(op) : NULL;
+	if (cmd == NULL || cmd->exec == NULL || db < 0 || db >= KV_DBS) {
+		resp_add_error(&sh->out, "ERR internal: bad batch entry");
+		return false;
+	}
+	x = (struct kv_exec){.store = core->store, .db = db, .now_ms = now_ms, .out = &sh->out};
+	cmd->exec(&x, argc, argv);
+	sh->dirty += x.dirty;
+	return false;
+}
+
+static bool argv_room(struct kv_shard *sh, size_t n)
+{
+	struct kv_arg *a;
+
+	if (n <= sh->argv_cap)
+		return true;
+	a = realloc(sh->argv, n * sizeof(*a));
+	if (a == NULL)
+		return false;
+	sh->argv = a;
+	sh->argv_cap = n;
+	return true;
+}
+
+/* Runs a whole batch and answers it. Returns true when the lock was
+ * released by it. */
+static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
+{
+	const char *p = msg->data, *end = p + msg->len;
+	struct batch_head h;
+	struct reply_head rh;
+	uint64_t now_ms = kv_unix_ms();
+	size_t base;
+	bool unlocked = false;
+	atoll_msg *reply;
+	char *buf;
+	size_t len, cap;
+
+	if (msg->len < sizeof(h))
+		return false;
+	memcpy(&h, p, sizeof(h));
+	p += sizeof(h);
+	resp_out_free(&sh->out);
+	resp_out_init(&sh->out, h.proto == 3 ? 3 : 2);
+	rh = (struct reply_head){.seq = h.seq, .count = h.count};
+	resp_add_raw(&sh->out, &rh, sizeof(rh));
+	base = sizeof(rh) + 4ull * h.count;
+	if (resp_out_reserve(&sh->out, 4ull * h.count))
+		sh->out.len = base;
+	for (uint32_t i = 0; i < h.count; i++) {
+		struct entry_head e;
+		uint32_t endoff;
+		bool ok = (size_t)(end - p) >= sizeof(e);
+
+		if (ok) {
+			memcpy(&e, p, sizeof(e));
+			p += sizeof(e);
+			ok = argv_room(sh, e.argc ? e.argc : 1);
+			for (uint32_t a = 0; ok && a < e.argc; a++) {
+				uint32_t alen;
+
+				ok = (size_t)(end - p) >= 4;
+				if (!ok)
+					break;
+				memcpy(&alen, p, 4);
+				ok = (size_t)(end - p - 4) >= alen;
+				sh->argv[a] = (struct kv_arg){.p = p + 4, .len = alen};
+				p += 4 + (ok ? alen : 0);
+			}
+		}
+		if (ok)
+			unlocked |= run_entry(ctx, sh, msg->reply_to, e.op, e.db, (int)e.argc, sh->argv,
+					      now_ms);
+		else
+			resp_add_error(&sh->out, "ERR internal: malformed batch");
+		endoff = (uint32_t)(sh->out.len - base);
+		if (!sh->out.oom)
+			memcpy(sh->out.data + sizeof(rh) + 4ull * i, &endoff, 4);
+	}
+	sh->core->stats.batches_run++;
+	sh->core->stats.batch_commands += h.count;
+	if (sh->out.oom || sh->out.len > UINT32_MAX) {
+		/* No memory for the replies: the connection gets an empty reply
+		 * message and turns it into errors (see resp_conn.c). */
+		resp_out_free(&sh->out);
+		resp_out_init(&sh->out, 2);
+		rh.count = 0;
+		resp_add_raw(&sh->out, &rh, sizeof(rh));
+	}
+	buf = resp_out_detach(&sh->out, &len, &cap);
+	reply = atoll_msg_new(KV_MSG_REPLY, 0);
+	if (reply == NULL) {
+		free(buf);
+		return unlocked;
+	}
+	atoll_msg_attach(reply, buf, (uint32_t)len, (uint32_t)(cap > UINT32_MAX ? len : cap),
+			 release_free);
+	reply->corr = msg->corr;
+	(void)atoll_send(ctx, msg->reply_to, reply);
+	return unlocked;
+}
+
+static bool defer(struct kv_shard *sh, atoll_msg *msg)
+{
+	if (sh->def_len == sh->def_cap) {
+		size_t cap = sh->def_cap ? sh->def_cap * 2 : 16;
+		atoll_msg **q = malloc(cap * sizeof(*q));
+
+		if (q == NULL)
+			return false;
+		for (size_t i = 0; i < sh->def_len; i++)
+			q[i] = sh->deferred[(sh->def_head + i) % sh->def_cap];
+		free(sh->deferred);
+		sh->deferred = q;
+		sh->def_cap = cap;
+		sh->def_head = 0;
+	}
+	sh->deferred[(sh->def_head + sh->def_len) % sh->def_cap] = msg;
+	sh->def_len++;
+	return true;
+}
+
+/* Runs deferred batches while the shard is unlocked, or locked by the
+ * sender of the next one. */
+static void run_deferred(atoll_ctx *ctx, struct kv_shard *sh)
+{
+	while (sh->def_len > 0) {
+		atoll_msg *m = sh->deferred[sh->def_head];
+		atoll_ref holder = sh->core->lock_holder;
+
+		if (holder != ATOLL_REF_NONE && holder != m->reply_to)
+			return;
+		sh->def_head = (sh->def_head + 1) % sh->def_cap;
+		sh->def_len--;
+		(void)run_batch(ctx, sh, m);
+		atoll_msg_free(m);
+	}
+}
+
+static void shard_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct kv_shard *sh = state;
+	struct kv_core *core = sh->core;
+
+	switch (msg->type) {
+	case KV_MSG_BATCH:
+		if (core->lock_holder != ATOLL_REF_NONE && core->lock_holder != msg->reply_to) {
+			core->stats.lock_waits++;
+			if (defer(sh, msg)) {
+				atoll_msg_keep(ctx, msg);
+				return;
+			}
+			/* No memory to wait: run it anyway rather than lose it. */
+		}
+		if (run_batch(ctx, sh, msg))
+			run_deferred(ctx, sh);
+		return;
+	case KV_MSG_EXPIRE:
+		(void)kv_store_active_expire(core->store, kv_unix_ms(), 1000);
+		return;
+	default:
+		return;
+	}
+}
+
+static int shard_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	struct kv_server *srv = (struct kv_server *)(uintptr_t)arg;
+	struct kv_shard *sh = state;
+	unsigned core = atoll_core(ctx);
+	atoll_msg *tick;
+	unsigned hz;
+
+	if (srv == NULL || core >= srv->nshards)
+		return -EINVAL;
+	sh->core = &srv->cores[core];
+	if (sh->core->store == NULL) {
+		sh->core->store = kv_store_new();
+		if (sh->core->store == NULL)
+			return -ENOMEM;
+	}
+	resp_out_init(&sh->out, 2);
+	hz = sh->core->settings.hz ? sh->core->settings.hz : 10;
+	tick = atoll_msg_new(KV_MSG_EXPIRE, 0);
+	if (tick == NULL)
+		return -ENOMEM;
+	return atoll_send_every(ctx, atoll_self(ctx), tick, 1000000000ull / hz, NULL);
+}
+
+static void shard_stop(atoll_ctx *ctx, void *state)
+{
+	struct kv_shard *sh = state;
+
+	(void)ctx;
+	/* Batches still waiting for a lock that will never be released: the
+	 * server is stopping, their senders are going too. */
+	while (sh->def_len > 0) {
+		atoll_msg_free(sh->deferred[sh->def_head]);
+		sh->def_head = (sh->def_head + 1) % sh->def_cap;
+		sh->def_len--;
+	}
+	free(sh->deferred);
+	free(sh->argv);
+	resp_out_free(&sh->out);
+	/* The store stays: connections on this core may still be running; the
+	 * server frees it after the runtime has stopped. */
+}
+
+const struct atoll_actor_type kv_shard_type = {
+	.name = "kv_shard",
+	.state_size = sizeof(struct kv_shard),
+	.init = shard_init,
+	.receive = shard_receive,
+	.stop = shard_stop,
+};

@@ -1,0 +1,1143 @@
+/*
+ * resp_conn.c - the atoll-kv connection actor (resp_conn.h): input,
+ * routing of each command to its shard, and replies in request order.
+ *
+ * Invariants: a command runs directly on this core's store only when the
+ * store is not locked by another connection and no earlier batch of ours
+ * to this core's shard is unanswered (or still being built), so a client's
+ * commands on one shard always run in the order it sent them; rbs leave in
+ * the order they were made; once `closing` is set no more commands are
+ * parsed, and the connection closes when the last reply is queued.
+ */
+#include "resp_conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "resp_conn_int.h"
+
+/* A batch over this size is sent before the read is done, so that one
+ * message never grows past what its 32-bit length can say. */
+#define BATCH_SPLIT (16u << 20)
+/* corr of a batch: rb sequence number and batch number. */
+#define CORR_BNO_BITS 20
+#define CORR_COORD (1ull << 63)
+
+static void grow(void **p, uint32_t *cap, uint32_t need, size_t elem, bool *ok)
+{
+	uint32_t n;
+	void *q;
+
+	if (need <= *cap)
+		return;
+	n = *cap ? *cap * 2 : 8;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, (size_t)n * elem);
+	if (q == NULL) {
+		*ok = false;
+		return;
+	}
+	*p = q;
+	*cap = n;
+}
+
+/* --- rbs and slots ------------------------------------------------------ */
+
+static struct rb *rb_new(struct conn *c)
+{
+	struct rb *rb = c->spare;
+
+	if (rb != NULL) {
+		c->spare = rb->next;
+	} else {
+		rb = calloc(1, sizeof(*rb));
+		if (rb == NULL)
+			return NULL;
+		resp_out_init(&rb->local, c->client.resp);
+	}
+	rb->next = NULL;
+	rb->seq = ++c->rb_seq;
+	rb->local.proto = c->client.resp;
+	return rb;
+}
+
+static void rb_recycle(struct conn *c, struct rb *rb)
+{
+	for (uint32_t i = 0; i < rb->nslots; i++)
+		free(rb->slots[i].text);
+	for (uint32_t i = 0; i < rb->nbatches; i++)
+		atoll_msg_free(rb->replies[i]);
+	rb->nslots = rb->nparts = rb->nkeymap = rb->nbatches = rb->waiting = 0;
+	resp_out_reset(&rb->local);
+	if (rb->local.cap > (1u << 20))
+		resp_out_free(&rb->local);
+	rb->next = c->spare;
+	c->spare = rb;
+}
+
+static void rb_destroy(struct rb *rb)
+{
+	for (uint32_t i = 0; i < rb->nslots; i++)
+		free(rb->slots[i].text);
+	for (uint32_t i = 0; i < rb->nbatches; i++)
+		atoll_msg_free(rb->replies[i]);
+	free(rb->slots);
+	free(rb->parts);
+	free(rb->keymap);
+	free(rb->replies);
+	free(rb->bshard);
+	resp_out_free(&rb->local);
+	free(rb);
+}
+
+/* The rb of the current read, made on first use and queued at once. */
+struct rb *conn_rb(struct conn *c)
+{
+	if (c->cur == NULL) {
+		c->cur = rb_new(c);
+		if (c->cur == NULL)
+			return NULL;
+		if (c->tail != NULL)
+			c->tail->next = c->cur;
+		else
+			c->head = c->cur;
+		c->tail = c->cur;
+	}
+	return c->cur;
+}
+
+struct slot *conn_slot(struct conn *c, uint8_t combine)
+{
+	struct rb *rb = conn_rb(c);
+	bool ok = true;
+	struct slot *s;
+
+	if (rb == NULL)
+		return NULL;
+	grow((void **)&rb->slots, &rb->cap_slots, rb->nslots + 1, sizeof(*rb->slots), &ok);
+	if (!ok)
+		return NULL;
+	s = &rb->slots[rb->nslots++];
+	memset(s, 0, sizeof(*s));
+	s->combine = combine;
+	s->first_part = rb->nparts;
+	s->first_key = rb->nkeymap;
+	return s;
+}
+
+static struct part *new_part(struct rb *rb, struct slot *s)
+{
+	bool ok = true;
+	struct part *p;
+
+	grow((void **)&rb->parts, &rb->cap_parts, rb->nparts + 1, sizeof(*rb->parts), &ok);
+	if (!ok)
+		return NULL;
+	p = &rb->parts[rb->nparts++];
+	memset(p, 0, sizeof(*p));
+	s->nparts++;
+	return p;
+}
+
+bool conn_add_local_part(struct conn *c, struct slot *s, size_t off, size_t len)
+{
+	struct part *p = new_part(c->cur, s);
+
+	if (p == NULL)
+		return false;
+	p->local = true;
+	p->off = off;
+	p->len = len;
+	return true;
+}
+
+/* Makes room in cur for one more batch; returns its number or -1. */
+static int32_t new_bno(struct conn *c, unsigned shard)
+{
+	struct rb *rb = c->cur;
+	uint32_t cap = rb->cap_batches;
+	bool ok = true;
+
+	grow((void **)&rb->replies, &cap, rb->nbatches + 1, sizeof(*rb->replies), &ok);
+	if (ok && cap != rb->cap_batches) {
+		uint32_t cap2 = rb->cap_batches;
+
+		grow((void **)&rb->bshard, &cap2, cap, sizeof(*rb->bshard), &ok);
+	}
+	if (!ok)
+		return -1;
+	rb->cap_batches = cap;
+	rb->replies[rb->nbatches] = NULL;
+	rb->bshard[rb->nbatches] = shard;
+	rb->waiting++;
+	kv_batch_begin(&c->builders[shard], 0, c->client.resp);
+	return (int32_t)rb->nbatches++;
+}
+
+static void send_batch(struct conn *c, unsigned shard)
+{
+	struct rb *rb = c->cur;
+	int32_t bno = c->bno[shard];
+	atoll_msg *m = kv_batch_take(&c->builders[shard]);
+
+	c->bno[shard] = -1;
+	if (m != NULL) {
+		m->reply_to = atoll_self(c->ctx);
+		m->corr = (rb->seq << CORR_BNO_BITS) | (uint64_t)bno;
+		if (atoll_send(c->ctx, c->srv->shards[shard], m) >= 0) {
+			c->core->stats.batches_sent++;
+			if (shard == c->core->index)
+				c->own_inflight++;
+			return;
+		}
+	}
+	/* Lost (no memory, or the shard has stopped): its parts read as
+	 * errors, and the rb does not wait for it. */
+	rb->waiting--;
+}
+
+void conn_flush_builders(struct conn *c)
+{
+	for (unsigned s = 0; s < c->srv->nshards; s++) {
+		if (c->bno[s] >= 0)
+			send_batch(c, s);
+	}
+}
+
+void conn_add_remote(struct conn *c, struct slot *s, unsigned shard, uint32_t op, int argc,
+		     const struct kv_arg *argv)
+{
+	struct part *p;
+
+	if (c->bno[shard] < 0)
+		c->bno[shard] = new_bno(c, shard);
+	p = new_part(c->cur, s);
+	if (p == NULL || c->bno[shard] < 0) {
+		if (p != NULL) {
+			p->local = true; /* empty: reads as an error */
+		}
+		return;
+	}
+	p->bno = (uint32_t)c->bno[shard];
+	p->idx = kv_batch_add(&c->builders[shard], op, c->client.db, argc, argv);
+	c->core->stats.commands_remote++;
+	if (c->builders[shard].len > BATCH_SPLIT)
+		send_batch(c, shard);
+}
+
+void conn_to_all(struct conn *c, uint8_t combine, uint32_t op, int argc, const struct kv_arg *argv,
+		 uint64_t arg, char *text)
+{
+	struct slot *s = conn_slot(c, combine);
+
+	if (s == NULL) {
+		free(text);
+		conn_error(c, "ERR out of memory");
+		return;
+	}
+	s->arg = arg;
+	s->text = text;
+	for (unsigned shard = 0; shard < c->srv->nshards; shard++)
+		conn_add_remote(c, s, shard, op, argc, argv);
+}
+
+bool conn_block(struct conn *c)
+{
+	struct slot *s = conn_slot(c, CMB_ONE);
+
+	if (s == NULL)
+		return false;
+	c->hold_rb = c->cur;
+	c->hold_slot = c->cur->nslots - 1;
+	c->hold_rb->waiting++;
+	c->blocked = true;
+	return true;
+}
+
+struct resp_out *conn_block_out(struct conn *c, size_t *off)
+{
+	c->hold_rb->local.proto = c->client.resp;
+	*off = c->hold_rb->local.len;
+	return &c->hold_rb->local;
+}
+
+/* --- immediate replies -------------------------------------------------- */
+
+/*
+ * Where to write a reply that is ready now: straight to out when nothing
+ * is pending, else a local part of a new slot in the current rb. Pair with
+ * conn_reply_end, with nothing else in between.
+ */
+struct resp_out *conn_reply_begin(struct conn *c)
+{
+	struct slot *s;
+
+	c->imm_slot = -1;
+	c->out.proto = c->client.resp;
+	if (c->head == NULL)
+		return &c->out;
+	s = conn_slot(c, CMB_ONE);
+	if (s == NULL)
+		return &c->out; /* out of memory: better out of order than lost */
+	c->imm_slot = (int32_t)(c->cur->nslots - 1);
+	c->cur->local.proto = c->client.resp;
+	c->imm_off = c->cur->local.len;
+	return &c->cur->local;
+}
+
+void conn_reply_end(struct conn *c)
+{
+	if (c->imm_slot >= 0)
+		(void)conn_add_local_part(c, &c->cur->slots[c->imm_slot], c->imm_off,
+					  c->cur->local.len - c->imm_off);
+	c->imm_slot = -1;
+}
+
+void conn_error(struct conn *c, const char *err)
+{
+	resp_add_error(conn_reply_begin(c), err);
+	conn_reply_end(c);
+}
+
+bool conn_authed(const struct conn *c)
+{
+	return c->client.authenticated || c->core->settings.requirepass[0] == '\0';
+}
+
+/* --- output ------------------------------------------------------------- */
+
+static void release_free(atoll_msg *m)
+{
+	free(m->data);
+}
+
+static void end_now(struct conn *c, bool abort)
+{
+	if (c->ended)
+		return;
+	if (abort)
+		atoll_tcp_conn_abort(c->ctx, c->tc, -ENOBUFS);
+	else
+		atoll_tcp_conn_close(c->ctx, c->tc);
+}
+
+/* Sends what out holds, then enforces the output limit and a pending close. */
+static void flush_out(struct conn *c)
+{
+	unsigned long long limit = c->core->settings.client_output_limit;
+
+	if (c->out.len > 0 && !c->ended) {
+		size_t len, cap;
+		char *buf = resp_out_detach(&c->out, &len, &cap);
+		atoll_msg *m = atoll_msg_new(ATOLL_MSG_USER, 0);
+
+		if (m == NULL || len > UINT32_MAX) {
+			free(buf);
+			atoll_msg_free(m);
+			end_now(c, true);
+			return;
+		}
+		atoll_msg_attach(m, buf, (uint32_t)len, (uint32_t)(cap > UINT32_MAX ? len : cap),
+				 release_free);
+		c->core->stats.net_output += len;
+		(void)atoll_tcp_conn_send(c->ctx, c->tc, m);
+	}
+	if (c->ended)
+		return;
+	c->client.omem = atoll_tcp_conn_pending(c->tc);
+	if (limit != 0 && c->client.omem > limit) {
+		c->core->stats.output_drops++;
+		end_now(c, true);
+		return;
+	}
+	if (c->closing && c->head == NULL)
+		end_now(c, false);
+}
+
+const char *conn_part_bytes(const struct rb *rb, const struct part *p, size_t *len)
+{
+	static const char lost[] = "-ERR out of memory\r\n";
+	struct kv_reply_view v;
+
+	if (p->local) {
+		if (p->len == 0)
+			goto fail;
+		*len = p->len;
+		return rb->local.data + p->off;
+	}
+	if (rb->replies[p->bno] == NULL || kv_reply_view(rb->replies[p->bno], &v) < 0 ||
+	    p->idx >= v.count)
+		goto fail;
+	return kv_reply_at(&v, p->idx, len);
+fail:
+	*len = sizeof(lost) - 1;
+	return lost;
+}
+
+/* Parses ":<n>\r\n". */
+static bool reply_int(const char *p, size_t n, long long *v)
+{
+	return n >= 4 && p[0] == ':' && kv_parse_ll(p + 1, n - 3, v);
+}
+
+/* The element count of an array reply and where its elements start. */
+static bool reply_array(const char *p, size_t n, long long *count, size_t *hdr)
+{
+	const char *cr = memchr(p, '\r', n);
+
+	if (n < 4 || p[0] != '*' || cr == NULL || !kv_parse_ll(p + 1, (size_t)(cr - p - 1), count))
+		return false;
+	*hdr = (size_t)(cr - p) + 2;
+	return *hdr <= n;
+}
+
+static void emit_slot(struct conn *c, struct rb *rb, const struct slot *s, struct resp_out *o)
+{
+	const struct part *parts = rb->parts + s->first_part;
+	const char *b;
+	size_t len;
+
+	/* An error in any part is the reply (the first one). */
+	if (s->combine != CMB_ONE && s->combine != CMB_RANDOM) {
+		for (uint32_t i = 0; i < s->nparts; i++) {
+			b = conn_part_bytes(rb, &parts[i], &len);
+			if (len > 0 && b[0] == '-') {
+				resp_add_raw(o, b, len);
+				return;
+			}
+		}
+	}
+	switch (s->combine) {
+	case CMB_ONE:
+	case CMB_OK:
+		b = conn_part_bytes(rb, &parts[0], &len);
+		resp_add_raw(o, b, len);
+		return;
+	case CMB_SUM:
+	case CMB_KILL: {
+		long long sum = 0, v;
+
+		for (uint32_t i = 0; i < s->nparts; i++) {
+			b = conn_part_bytes(rb, &parts[i], &len);
+			if (reply_int(b, len, &v))
+				sum += v;
+		}
+		if (s->combine == CMB_KILL && s->arg != 0) {
+			if (sum > 0)
+				resp_add_status(o, "OK");
+			else
+				resp_add_error(o, "ERR No such client");
+		} else {
+			resp_add_int(o, sum);
+		}
+		return;
+	}
+	case CMB_CONCAT: {
+		long long total = 0, n;
+		size_t hdr;
+
+		for (uint32_t i = 0; i < s->nparts; i++) {
+			b = conn_part_bytes(rb, &parts[i], &len);
+			if (reply_array(b, len, &n, &hdr) && n > 0)
+				total += n;
+		}
+		resp_add_array(o, (size_t)total);
+		for (uint32_t i = 0; i < s->nparts; i++) {
+			b = conn_part_bytes(rb, &parts[i], &len);
+			if (reply_array(b, len, &n, &hdr) && n > 0)
+				resp_add_raw(o, b + hdr, len - hdr);
+		}
+		return;
+	}
+	case CMB_MGET: {
+		size_t pos[64], *cur = s->nparts <= 64 ? pos : calloc(s->nparts, sizeof(size_t));
+
+		if (cur == NULL) {
+			resp_add_error(o, "ERR out of memory");
+			return;
+		}
+		for (uint32_t i = 0; i < s->nparts; i++) {
+			long long n;
+
+			b = conn_part_bytes(rb, &parts[i], &len);
+			if (!reply_array(b, len, &n, &cur[i]))
+				cur[i] = len;
+		}
+		resp_add_array(o, s->nkeys);
+		for (uint32_t k = 0; k < s->nkeys; k++) {
+			uint32_t pi = rb->keymap[s->first_key + k];
+			size_t vl;
+
+			b = conn_part_bytes(rb, &parts[pi], &len);
+			vl = cur[pi] < len ? resp_value_len(b + cur[pi], len - cur[pi]) : 0;
+			if (vl == 0) {
+				resp_add_null(o);
+			} else {
+				resp_add_raw(o, b + cur[pi], vl);
+				cur[pi] += vl;
+			}
+		}
+		if (cur != pos)
+			free(cur);
+		return;
+	}
+	case CMB_SCAN: {
+		/* "*2\r\n$<n>\r\n<cursor>\r\n*<k>..." from shard s->arg. */
+		unsigned long long tc, next;
+		size_t hdr, cl;
+		long long n;
+
+		b = conn_part_bytes(rb, &parts[0], &len);
+		if (!reply_array(b, len, &n, &hdr) || n != 2 ||
+		    (cl = resp_value_len(b + hdr, len - hdr)) < 5 || b[hdr] != '$') {
+			resp_add_raw(o, b, len);
+			return;
+		}
+		{
+			const char *num = memchr(b + hdr, '\n', cl);
+
+			if (num == NULL || !kv_parse_ull(num + 1, (size_t)(b + hdr + cl - 2 - num - 1), &tc)) {
+				resp_add_error(o, "ERR internal: bad scan reply");
+				return;
+			}
+		}
+		if (tc != 0)
+			next = tc * c->srv->nshards + s->arg;
+		else
+			next = s->arg + 1 < c->srv->nshards ? s->arg + 1 : 0;
+		resp_add_array(o, 2);
+		{
+			char num[24];
+			int k = snprintf(num, sizeof(num), "%llu", next);
+
+			resp_add_bulk(o, num, (size_t)k);
+		}
+		resp_add_raw(o, b + hdr + cl, len - hdr - cl);
+		return;
+	}
+	case CMB_RANDOM: {
+		uint32_t found[64], nf = 0;
+
+		for (uint32_t i = 0; i < s->nparts && nf < 64; i++) {
+			b = conn_part_bytes(rb, &parts[i], &len);
+			if (len > 0 && b[0] == '$' && b[1] != '-')
+				found[nf++] = i;
+		}
+		if (nf == 0) {
+			resp_add_null(o);
+			return;
+		}
+		b = conn_part_bytes(rb, &parts[found[(uint32_t)rand() % nf]], &len);
+		resp_add_raw(o, b, len);
+		return;
+	}
+	case CMB_INFO:
+	case CMB_TEXT:
+		conn_emit_info(c, rb, s, o);
+		return;
+	default:
+		resp_add_error(o, "ERR internal: bad combine");
+		return;
+	}
+}
+
+/* Writes out every rb at the head that has all its parts, in order. */
+static void emit_ready(struct conn *c)
+{
+	while (c->head != NULL && c->head->waiting == 0 && c->head != c->cur) {
+		struct rb *rb = c->head;
+
+		c->out.proto = c->client.resp;
+		for (uint32_t i = 0; i < rb->nslots; i++)
+			emit_slot(c, rb, &rb->slots[i], &c->out);
+		c->head = rb->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		rb_recycle(c, rb);
+	}
+	flush_out(c);
+}
+
+/* --- input -------------------------------------------------------------- */
+
+static void unknown_command(struct conn *c, int argc, const struct kv_arg *argv)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: ",
+			 (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].p);
+
+	for (int i = 1; i < argc && n > 0 && (size_t)n < sizeof(msg) - 140; i++)
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "'%.*s' ",
+			      (int)(argv[i].len > 128 ? 128 : argv[i].len), argv[i].p);
+	conn_error(c, msg);
+}
+
+static bool can_run_here(const struct conn *c)
+{
+	atoll_ref holder = c->core->lock_holder;
+
+	return (holder == ATOLL_REF_NONE || holder == c->client.ref) && c->own_inflight == 0 &&
+	       c->bno[c->core->index] < 0;
+}
+
+static void run_here(struct conn *c, const struct kv_command *cmd, int argc,
+		     const struct kv_arg *argv)
+{
+	struct kv_exec x = {.store = c->core->store, .db = c->client.db, .now_ms = c->now_ms};
+
+	x.out = conn_reply_begin(c);
+	cmd->exec(&x, argc, argv);
+	conn_reply_end(c);
+	c->core->stats.commands_local++;
+}
+
+static uint32_t cmd_op(const struct kv_command *cmd)
+{
+	size_t n = kv_command_count();
+
+	for (size_t i = 0; i < n; i++) {
+		if (kv_command_at(i) == cmd)
+			return (uint32_t)i;
+	}
+	return UINT32_MAX;
+}
+
+/* The op of a command: its index in the table (cmd points into it). */
+uint32_t conn_op_of(const struct kv_command *cmd)
+{
+	const struct kv_command *first = kv_command_at(0);
+	uintptr_t d = (uintptr_t)cmd - (uintptr_t)first;
+
+	if (d % sizeof(*cmd) == 0 && d / sizeof(*cmd) < kv_command_count())
+		return (uint32_t)(d / sizeof(*cmd));
+	return cmd_op(cmd);
+}
+
+void conn_route_key(struct conn *c, const struct kv_command *cmd, int argc,
+		      const struct kv_arg *argv, unsigned shard)
+{
+	struct slot *s;
+
+	if (shard == c->core->index && can_run_here(c)) {
+		run_here(c, cmd, argc, argv);
+		return;
+	}
+	s = conn_slot(c, CMB_ONE);
+	if (s == NULL) {
+		conn_error(c, "ERR out of memory");
+		return;
+	}
+	conn_add_remote(c, s, shard, conn_op_of(cmd), argc, argv);
+}
+
+/* MGET, MSET, DEL, EXISTS, TOUCH, UNLINK: one sub-command per shard. */
+static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
+		       const struct kv_arg *argv)
+{
+	unsigned n = c->srv->nshards, first = UINT32_MAX;
+	int step = cmd->key_step, nkeys = (argc - 1) / step;
+	uint32_t *shard_of = NULL, stack[256];
+	struct kv_arg *sub = NULL;
+	struct slot *s;
+	bool one = true;
+	uint8_t combine;
+
+	if (step == 2 && (argc - 1) % 2 != 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", cmd->name);
+		conn_error(c, msg);
+		return;
+	}
+	shard_of = nkeys <= 256 ? stack : malloc((size_t)nkeys * sizeof(*shard_of));
+	if (shard_of == NULL)
+		goto oom;
+	for (int k = 0; k < nkeys; k++) {
+		const struct kv_arg *key = &argv[1 + k * step];
+
+		shard_of[k] = kv_shard_of(c->srv, key->p, key->len);
+		if (k == 0)
+			first = shard_of[k];
+		one = one && shard_of[k] == first;
+	}
+	if (one) {
+		conn_route_key(c, cmd, argc, argv, first);
+		goto out;
+	}
+	combine = strcmp(cmd->name, "mget") == 0 ? CMB_MGET :
+		  strcmp(cmd->name, "mset") == 0 ? CMB_OK :
+						   CMB_SUM;
+	s = conn_slot(c, combine);
+	sub = malloc((size_t)argc * sizeof(*sub));
+	if (s == NULL || sub == NULL)
+		goto oom;
+	for (unsigned shard = 0; shard < n; shard++) {
+		int subc = 1;
+		uint32_t pi = s->nparts;
+
+		sub[0] = argv[0];
+		for (int k = 0; k < nkeys; k++) {
+			if (shard_of[k] != shard)
+				continue;
+			for (int j = 0; j < step; j++)
+				sub[subc++] = argv[1 + k * step + j];
+		}
+		if (subc == 1)
+			continue;
+		if (combine == CMB_MGET) {
+			/* Remember which part answers each key of this shard. */
+			for (int k = 0; k < nkeys; k++)
+				shard_of[k] = shard_of[k] == shard ? UINT32_MAX - pi : shard_of[k];
+		}
+		if (shard == c->core->index && can_run_here(c)) {
+			struct rb *rb = c->cur;
+			struct kv_exec x = {.store = c->core->store,
+					    .db = c->client.db,
+					    .now_ms = c->now_ms,
+					    .out = &rb->local};
+			size_t off = rb->local.len;
+
+			rb->local.proto = c->client.resp;
+			cmd->exec(&x, subc, sub);
+			(void)conn_add_local_part(c, s, off, rb->local.len - off);
+			c->core->stats.commands_local++;
+		} else {
+			conn_add_remote(c, s, shard, conn_op_of(cmd), subc, sub);
+		}
+	}
+	if (combine == CMB_MGET) {
+		struct rb *rb = c->cur;
+		bool ok = true;
+
+		grow((void **)&rb->keymap, &rb->cap_keymap, rb->nkeymap + (uint32_t)nkeys,
+		     sizeof(*rb->keymap), &ok);
+		if (!ok)
+			goto oom;
+		s = &rb->slots[rb->nslots - 1];
+		s->first_key = rb->nkeymap;
+		s->nkeys = (uint32_t)nkeys;
+		for (int k = 0; k < nkeys; k++)
+			rb->keymap[rb->nkeymap++] = UINT32_MAX - shard_of[k];
+	}
+	goto out;
+oom:
+	conn_error(c, "ERR out of memory");
+out:
+	free(sub);
+	if (shard_of != stack)
+		free(shard_of);
+}
+
+static void route_all(struct conn *c, const struct kv_command *cmd, int argc,
+		      const struct kv_arg *argv)
+{
+	uint8_t combine = CMB_OK;
+
+	if (strcmp(cmd->name, "dbsize") == 0)
+		combine = CMB_SUM;
+	else if (strcmp(cmd->name, "keys") == 0)
+		combine = CMB_CONCAT;
+	else if (strcmp(cmd->name, "randomkey") == 0)
+		combine = CMB_RANDOM;
+	if (strcmp(cmd->name, "scan") == 0) {
+		unsigned long long cursor;
+		char num[24];
+		struct kv_arg sub[64];
+		unsigned shard;
+		struct slot *s;
+		int subc = argc < 64 ? argc : 64;
+
+		if (!kv_parse_ull(argv[1].p, argv[1].len, &cursor)) {
+			conn_error(c, "ERR invalid cursor");
+			return;
+		}
+		shard = (unsigned)(cursor % c->srv->nshards);
+		memcpy(sub, argv, (size_t)subc * sizeof(*sub));
+		sub[1].len = (size_t)snprintf(num, sizeof(num), "%llu", cursor / c->srv->nshards);
+		sub[1].p = num;
+		s = conn_slot(c, CMB_SCAN);
+		if (s == NULL) {
+			conn_error(c, "ERR out of memory");
+			return;
+		}
+		s->arg = shard;
+		conn_add_remote(c, s, shard, conn_op_of(cmd), subc, sub);
+		return;
+	}
+	conn_to_all(c, combine, conn_op_of(cmd), argc, argv, 0, NULL);
+}
+
+static void dispatch(struct conn *c, int argc, const struct kv_arg *argv)
+{
+	const struct kv_command *cmd = kv_command_find(argv[0].p, argv[0].len);
+
+	c->core->stats.commands++;
+	c->client.last_ms = c->now_ms;
+	if (cmd == NULL || (cmd->flags & KV_CMD_INTERNAL)) {
+		if (!conn_authed(c)) {
+			conn_error(c, "NOAUTH Authentication required.");
+			return;
+		}
+		unknown_command(c, argc, argv);
+		return;
+	}
+	snprintf(c->client.last_cmd, sizeof(c->client.last_cmd), "%s", cmd->name);
+	if (!conn_authed(c) && !(cmd->flags & KV_CMD_NOAUTH)) {
+		conn_error(c, "NOAUTH Authentication required.");
+		return;
+	}
+	if (!kv_command_arity_ok(cmd, argc)) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", cmd->name);
+		conn_error(c, msg);
+		return;
+	}
+	switch (cmd->route) {
+	case KV_ROUTE_CONN:
+		conn_command(c, cmd, argc, argv);
+		return;
+	case KV_ROUTE_KEY:
+		if (cmd->first_key >= argc) /* e.g. OBJECT HELP: no key */
+			conn_route_key(c, cmd, argc, argv, c->core->index);
+		else
+			conn_route_key(c, cmd, argc, argv,
+				  kv_shard_of(c->srv, argv[cmd->first_key].p, argv[cmd->first_key].len));
+		return;
+	case KV_ROUTE_KEYS:
+		route_keys(c, cmd, argc, argv);
+		return;
+	case KV_ROUTE_ALL:
+		route_all(c, cmd, argc, argv);
+		return;
+	case KV_ROUTE_MULTI:
+		coord_start(c, cmd, argc, argv);
+		return;
+	}
+}
+
+static bool argv_room(struct conn *c, size_t n)
+{
+	struct kv_arg *a;
+	size_t cap;
+
+	if (n <= c->argv_cap)
+		return true;
+	cap = c->argv_cap ? c->argv_cap : 16;
+	while (cap < n)
+		cap *= 2;
+	a = realloc(c->argv, cap * sizeof(*a));
+	if (a == NULL)
+		return false;
+	c->argv = a;
+	c->argv_cap = cap;
+	return true;
+}
+
+/* Parses and runs commands from buf; returns the bytes used. */
+static size_t parse(struct conn *c, const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && !c->blocked && !c->closing && !c->ended) {
+		size_t used = 0;
+		enum resp_status st = resp_parse(&c->parser, buf + off, len - off, &used);
+
+		if (st == RESP_MORE)
+			break;
+		if (st == RESP_ERROR) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "ERR %s", c->parser.error);
+			conn_error(c, msg);
+			c->core->stats.protocol_errors++;
+			c->closing = true;
+			return len;
+		}
+		if (c->parser.nargs > 0) {
+			if (!argv_room(c, c->parser.nargs)) {
+				conn_error(c, "ERR out of memory");
+				c->closing = true;
+				return len;
+			}
+			for (size_t i = 0; i < c->parser.nargs; i++)
+				c->argv[i].p = resp_parser_arg(&c->parser, buf + off, i, &c->argv[i].len);
+			dispatch(c, (int)c->parser.nargs, c->argv);
+		}
+		off += used;
+	}
+	return off;
+}
+
+static bool keep_input(struct conn *c, const char *data, size_t len)
+{
+	size_t need = c->qlen + len;
+
+	if (need > c->core->settings.client_query_buffer_limit)
+		return false;
+	if (need > c->qcap) {
+		size_t cap = c->qcap ? c->qcap : 4096, hint = resp_parser_need(&c->parser);
+		char *q;
+
+		while (cap < need)
+			cap *= 2;
+		if (hint > cap && hint <= c->core->settings.client_query_buffer_limit)
+			cap = hint;
+		q = realloc(c->qb, cap);
+		if (q == NULL)
+			return false;
+		c->qb = q;
+		c->qcap = cap;
+	}
+	memcpy(c->qb + c->qlen, data, len);
+	c->qlen += len;
+	return true;
+}
+
+/* Ends a round of input: sends the batches built, writes what is ready. */
+static void round_end(struct conn *c)
+{
+	if (c->cur != NULL) {
+		conn_flush_builders(c);
+		c->cur = NULL;
+	}
+	c->client.qbuf = c->qlen;
+	emit_ready(c);
+}
+
+/* Parses what the query buffer holds (after a blocked command finished). */
+static void resume(struct conn *c)
+{
+	size_t used;
+
+	if (c->qlen > 0 && !c->blocked && !c->closing) {
+		c->now_ms = kv_unix_ms();
+		used = parse(c, c->qb, c->qlen);
+		memmove(c->qb, c->qb + used, c->qlen - used);
+		c->qlen -= used;
+	}
+	round_end(c);
+}
+
+static void on_frame(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, const char *data,
+		     size_t len)
+{
+	struct conn *c = state;
+	size_t used = 0;
+	bool kept;
+
+	c->ctx = ctx;
+	c->tc = tc;
+	c->core->stats.net_input += len;
+	if (c->closing)
+		return;
+	c->now_ms = kv_unix_ms();
+	if (c->qlen == 0 && !c->blocked) {
+		/* The common case: parse straight from the receive buffer and
+		 * keep only an incomplete tail. */
+		used = parse(c, data, len);
+		kept = used == len || c->closing || keep_input(c, data + used, len - used);
+	} else {
+		kept = keep_input(c, data, len);
+		if (kept && !c->blocked) {
+			used = parse(c, c->qb, c->qlen);
+			memmove(c->qb, c->qb + used, c->qlen - used);
+			c->qlen -= used;
+		}
+	}
+	if (!kept) {
+		/* Over client-query-buffer-limit: Redis closes such a client. */
+		c->core->stats.protocol_errors++;
+		c->closing = true;
+		c->qlen = 0;
+	}
+	round_end(c);
+}
+
+/* A message that is not our own input: shard replies, kills, timers. */
+static void on_message(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, atoll_msg *msg)
+{
+	struct conn *c = state;
+
+	c->ctx = ctx;
+	c->tc = tc;
+	switch (msg->type) {
+	case KV_MSG_REPLY: {
+		uint64_t seq = msg->corr >> CORR_BNO_BITS;
+		uint32_t bno = (uint32_t)(msg->corr & ((1u << CORR_BNO_BITS) - 1));
+		struct rb *rb;
+
+		if (msg->corr & CORR_COORD) {
+			coord_reply(c, msg);
+			return;
+		}
+		for (rb = c->head; rb != NULL && rb->seq != seq; rb = rb->next)
+			;
+		if (rb == NULL || bno >= rb->nbatches || rb->replies[bno] != NULL)
+			return;
+		atoll_msg_keep(ctx, msg);
+		rb->replies[bno] = msg;
+		rb->waiting--;
+		if (rb->bshard[bno] == c->core->index)
+			c->own_inflight--;
+		emit_ready(c);
+		return;
+	}
+	case KV_MSG_KILL:
+		c->closing = true;
+		emit_ready(c);
+		return;
+	case CONN_MSG_WAKE:
+		conn_wake(c);
+		return;
+	default:
+		return;
+	}
+}
+
+static int on_open(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, const void *user)
+{
+	const struct resp_conn_proto *p = user;
+	struct conn *c = state;
+	struct kv_server *srv = p->server;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	unsigned n = srv->nshards;
+	uint64_t total;
+
+	c->ctx = ctx;
+	c->tc = tc;
+	c->srv = srv;
+	c->core = &srv->cores[atoll_core(ctx)];
+	c->client.ref = atoll_self(ctx);
+	c->client.id = ++c->core->next_client_seq * n + c->core->index;
+	c->client.fd = atoll_tcp_conn_fd(tc);
+	c->client.resp = 2;
+	c->client.created_ms = c->client.last_ms = kv_unix_ms();
+	c->core->stats.connections++;
+	resp_out_init(&c->out, 2);
+	resp_parser_init(&c->parser, c->core->settings.proto_max_bulk_len);
+	for (int side = 0; side < 2; side++) {
+		char host[INET6_ADDRSTRLEN] = "?";
+		char *dst = side == 0 ? c->client.addr : c->client.laddr;
+		int port = 0;
+
+		sl = sizeof(ss);
+		if ((side == 0 ? getpeername(c->client.fd, (struct sockaddr *)&ss, &sl) :
+				 getsockname(c->client.fd, (struct sockaddr *)&ss, &sl)) == 0) {
+			if (ss.ss_family == AF_INET) {
+				struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+				inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+				port = ntohs(a->sin_port);
+			} else if (ss.ss_family == AF_INET6) {
+				struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+				inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+				port = ntohs(a->sin6_port);
+			}
+		}
+		snprintf(dst, sizeof(c->client.addr), "%s:%d", host, port);
+	}
+	/* Linked first, so that close (which runs even when open fails)
+	 * always finds it. */
+	c->client.next = c->core->clients;
+	if (c->core->clients != NULL)
+		c->core->clients->prev = &c->client;
+	c->core->clients = &c->client;
+	c->core->nclients++;
+	total = atomic_fetch_add_explicit(&srv->clients, 1, memory_order_relaxed) + 1;
+	c->counted = true;
+	c->builders = calloc(n, sizeof(*c->builders));
+	c->bno = malloc(n * sizeof(*c->bno));
+	if (c->builders == NULL || c->bno == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		c->bno[i] = -1;
+	if (total > c->core->settings.maxclients) {
+		static const char full[] = "-ERR max number of clients reached\r\n";
+
+		c->core->stats.rejected++;
+		(void)atoll_tcp_conn_write(ctx, tc, full, sizeof(full) - 1);
+		return -EUSERS;
+	}
+	return 0;
+}
+
+static void on_close(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, int reason)
+{
+	struct conn *c = state;
+
+	(void)reason;
+	c->ctx = ctx;
+	c->tc = tc;
+	c->ended = true;
+	coord_abandon(c);
+	if (c->client.prev != NULL)
+		c->client.prev->next = c->client.next;
+	else if (c->core != NULL && c->core->clients == &c->client)
+		c->core->clients = c->client.next;
+	if (c->client.next != NULL)
+		c->client.next->prev = c->client.prev;
+	if (c->core != NULL)
+		c->core->nclients--;
+	if (c->counted)
+		atomic_fetch_sub_explicit(&c->srv->clients, 1, memory_order_relaxed);
+	while (c->head != NULL) {
+		struct rb *rb = c->head;
+
+		c->head = rb->next;
+		rb_destroy(rb);
+	}
+	while (c->spare != NULL) {
+		struct rb *rb = c->spare;
+
+		c->spare = rb->next;
+		rb_destroy(rb);
+	}
+	c->tail = c->cur = NULL;
+	if (c->builders != NULL) {
+		for (unsigned i = 0; i < c->srv->nshards; i++)
+			kv_batch_free(&c->builders[i]);
+	}
+	free(c->builders);
+	free(c->bno);
+	free(c->qb);
+	free(c->argv);
+	resp_parser_free(&c->parser);
+	resp_out_free(&c->out);
+}
+
+void resp_conn_proto_init(struct resp_conn_proto *p, struct kv_server *srv)
+{
+	memset(p, 0, sizeof(*p));
+	p->tcp.framing = ATOLL_TCP_RAW;
+	p->tcp.state_size = sizeof(struct conn);
+	p->tcp.open = on_open;
+	p->tcp.frame = on_frame;
+	p->tcp.message = on_message;
+	p->tcp.close = on_close;
+	p->server = srv;
+}
+
+void conn_unblock(struct conn *c, size_t off)
+{
+	struct rb *rb = c->hold_rb;
+	struct part *p = new_part(rb, &rb->slots[c->hold_slot]);
+
+	if (p != NULL) {
+		p->local = true;
+		p->off = off;
+		p->len = rb->local.len - off;
+	}
+	rb->waiting--;
+	c->hold_rb = NULL;
+	c->blocked = false;
+	resume(c);
+}

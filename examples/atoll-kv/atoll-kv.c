@@ -1,0 +1,420 @@
+/*
+ * atoll-kv.c - the sharded key-value server that speaks the Redis protocol.
+ *
+ * One kv_shard actor per reactor owns 1/N of the keyspace; one TCP listener
+ * per reactor (SO_REUSEPORT) spawns a resp_conn connection actor per client
+ * on the core that accepted it. This file only reads the settings (flags and
+ * a redis.conf-style file), starts the runtime and the actors, and waits for
+ * SIGINT/SIGTERM, after which everything stops cleanly.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atoll.h>
+
+#include "kv_server.h"
+#include "kv_shard.h"
+#include "resp_conn.h"
+#include "tcp_listener.h"
+
+#define DEFAULT_PORT 6379u
+#define DEFAULT_BIND "127.0.0.1"
+#define START_TIMEOUT_S 10
+
+struct options {
+	char bind[64];
+	unsigned port;
+	unsigned reactors; /* 0: one per CPU */
+	const char *config_file;
+	struct kv_settings settings;
+};
+
+/* --- settings ------------------------------------------------------------ */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: atoll-kv [CONFIG-FILE] [options]\n"
+		"\n"
+		"A sharded key-value server speaking the Redis protocol (RESP2/RESP3):\n"
+		"redis-cli, redis-benchmark and Redis client libraries work against it.\n"
+		"One shard per reactor, one reactor per CPU by default. Ctrl-C or\n"
+		"SIGTERM stops it cleanly.\n"
+		"\n"
+		"  -p, --port N            TCP port (default %u; 0: any free port)\n"
+		"  -b, --bind ADDR         IPv4 or IPv6 address (default %s;\n"
+		"                          0.0.0.0 or :: to listen on every interface)\n"
+		"  -r, --reactors N        reactors, i.e. shards (default: one per CPU)\n"
+		"  -a, --requirepass PW    clients must AUTH with this password\n"
+		"  -m, --maxclients N      most clients connected at once (default 10000)\n"
+		"  -c, --config FILE       read settings from FILE (redis.conf style:\n"
+		"                          one \"name value\" per line, # comments)\n"
+		"  -h, --help              show this help\n"
+		"\n"
+		"Settings in a config file: port, bind, reactors, requirepass, maxclients,\n"
+		"proto-max-bulk-len, client-query-buffer-limit, client-output-buffer-limit,\n"
+		"hz. Flags given on the command line win over the file.\n",
+		DEFAULT_PORT, DEFAULT_BIND);
+}
+
+static bool parse_uint(const char *s, unsigned long max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > max || s[0] == '-')
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+static bool is_address(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Applies one setting; where names the file and line, for errors. */
+static bool apply(struct options *o, const char *name, const char *value, const char *where)
+{
+	char err[256];
+
+	if (strcasecmp(name, "port") == 0) {
+		if (!parse_uint(value, 65535, &o->port))
+			goto bad;
+	} else if (strcasecmp(name, "bind") == 0) {
+		if (!is_address(value) || strlen(value) >= sizeof(o->bind)) {
+			fprintf(stderr, "atoll-kv: %s: bind: '%s' is not an IPv4 or IPv6 address\n",
+				where, value);
+			return false;
+		}
+		strcpy(o->bind, value);
+	} else if (strcasecmp(name, "reactors") == 0) {
+		if (!parse_uint(value, ATOLL_MAX_REACTORS, &o->reactors) || o->reactors == 0)
+			goto bad;
+	} else if (kv_settings_set(&o->settings, name, strlen(name), value, strlen(value), err,
+				   sizeof(err)) < 0) {
+		fprintf(stderr, "atoll-kv: %s: %s\n", where, err);
+		return false;
+	}
+	return true;
+bad:
+	fprintf(stderr, "atoll-kv: %s: %s: bad value '%s'\n", where, name, value);
+	return false;
+}
+
+static bool read_config(struct options *o, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024], where[512];
+	unsigned lineno = 0;
+	bool ok = true;
+
+	if (f == NULL) {
+		fprintf(stderr, "atoll-kv: cannot open config file %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	while (ok && fgets(line, sizeof(line), f) != NULL) {
+		char *name, *value, *end;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		name = line + strspn(line, " \t");
+		end = name + strcspn(name, "\r\n");
+		*end = '\0';
+		if (*name == '\0' || *name == '#')
+			continue;
+		value = name + strcspn(name, " \t");
+		if (*value != '\0')
+			*value++ = '\0';
+		value += strspn(value, " \t");
+		while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (value[0] == '"' && end > value + 1 && end[-1] == '"') {
+			value++;
+			end[-1] = '\0';
+		}
+		ok = apply(o, name, value, where);
+	}
+	fclose(f);
+	return ok;
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"port", required_argument, NULL, 'p'},
+		{"bind", required_argument, NULL, 'b'},
+		{"reactors", required_argument, NULL, 'r'},
+		{"requirepass", required_argument, NULL, 'a'},
+		{"maxclients", required_argument, NULL, 'm'},
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct {
+		const char *name;
+		const char *value;
+	} flags[16];
+	int nflags = 0, ch;
+
+	memset(o, 0, sizeof(*o));
+	strcpy(o->bind, DEFAULT_BIND);
+	o->port = DEFAULT_PORT;
+	kv_settings_default(&o->settings);
+	while ((ch = getopt_long(argc, argv, "p:b:r:a:m:c:h", longopts, NULL)) != -1) {
+		const char *name = NULL;
+
+		switch (ch) {
+		case 'p':
+			name = "port";
+			break;
+		case 'b':
+			name = "bind";
+			break;
+		case 'r':
+			name = "reactors";
+			break;
+		case 'a':
+			name = "requirepass";
+			break;
+		case 'm':
+			name = "maxclients";
+			break;
+		case 'c':
+			o->config_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (name != NULL && nflags < 16)
+			flags[nflags++].name = name, flags[nflags - 1].value = optarg;
+	}
+	if (optind < argc && o->config_file == NULL)
+		o->config_file = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "atoll-kv: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (o->config_file != NULL && !read_config(o, o->config_file))
+		return 2;
+	for (int i = 0; i < nflags; i++) {
+		char where[64];
+
+		snprintf(where, sizeof(where), "--%s", flags[i].name);
+		if (!apply(o, flags[i].name, flags[i].value, where))
+			return 2;
+	}
+	return -1;
+}
+
+/* --- starting the listeners ---------------------------------------------- */
+
+struct starter_args {
+	const struct atoll_tcp_listener_args *listener;
+	sem_t *started;
+	int err;
+	uint16_t port;
+};
+
+struct starter {
+	struct starter_args *args;
+};
+
+static void starter_finish(atoll_ctx *ctx, struct starter *self, int err, uint16_t port)
+{
+	self->args->err = err;
+	self->args->port = port;
+	sem_post(self->args->started);
+	atoll_stop(ctx, atoll_self(ctx));
+}
+
+static int starter_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	struct starter *self = state;
+	atoll_ref listener;
+	atoll_msg *ask;
+	int err;
+
+	self->args = (struct starter_args *)(uintptr_t)arg;
+	err = atoll_spawn(ctx, &atoll_tcp_listener_type, self->args->listener, ATOLL_HERE,
+			  &listener);
+	if (err == 0) {
+		ask = atoll_msg_new(ATOLL_TCP_LISTENER_INFO, 0);
+		err = ask != NULL ? atoll_ask(ctx, listener, ask, NULL) : -ENOMEM;
+	}
+	if (err < 0)
+		starter_finish(ctx, self, err, 0);
+	return 0;
+}
+
+static void starter_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct atoll_tcp_listener_info info;
+
+	if (msg->type != ATOLL_TCP_LISTENER_INFO_REPLY || msg->len < sizeof(info))
+		return;
+	memcpy(&info, msg->data, sizeof(info));
+	starter_finish(ctx, state, 0, info.port);
+}
+
+static const struct atoll_actor_type starter_type = {
+	.name = "kv_starter",
+	.state_size = sizeof(struct starter),
+	.init = starter_init,
+	.receive = starter_receive,
+};
+
+static int start_listener(atoll_runtime *rt, unsigned core, struct starter_args *args)
+{
+	struct timespec deadline;
+	int err = atoll_runtime_spawn(rt, &starter_type, args, (int)core, NULL);
+
+	if (err < 0)
+		return err;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += START_TIMEOUT_S;
+	while (sem_timedwait(args->started, &deadline) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return args->err;
+}
+
+/* SO_REUSEPORT would silently share a port another server already holds:
+ * check that nobody listens there first. */
+static int check_port_free(const char *host, uint16_t port)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd, one = 1, err = 0;
+
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		len = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		len = sizeof(*in6);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt;
+	struct kv_server srv = {0};
+	struct resp_conn_proto proto;
+	struct atoll_config config = {0};
+	struct starter_args *starts = NULL;
+	atoll_runtime *rt = NULL;
+	sem_t started;
+	unsigned n;
+	int code = parse_options(argc, argv, &opt), err;
+
+	if (code >= 0)
+		return code;
+	if (opt.port != 0 && (err = check_port_free(opt.bind, (uint16_t)opt.port)) < 0) {
+		fprintf(stderr, "atoll-kv: cannot listen on %s port %u: %s\n", opt.bind, opt.port,
+			atoll_strerror(err));
+		return 1;
+	}
+	config.reactors = opt.reactors;
+	err = atoll_runtime_start(&config, &rt);
+	if (err < 0) {
+		fprintf(stderr, "atoll-kv: cannot start the runtime: %s\n", atoll_strerror(err));
+		return 1;
+	}
+	n = atoll_runtime_reactors(rt);
+	code = 1;
+	sem_init(&started, 0, 0);
+	if (kv_server_init(&srv, n, &opt.settings) < 0)
+		goto oom;
+	srv.rt = rt;
+	srv.bind = opt.bind;
+	srv.config_file = opt.config_file;
+	for (unsigned i = 0; i < n; i++) {
+		srv.cores[i].store = kv_store_new();
+		if (srv.cores[i].store == NULL)
+			goto oom;
+	}
+	/* Every shard's ref exists before any connection can use it. */
+	for (unsigned i = 0; i < n; i++) {
+		err = atoll_runtime_spawn(rt, &kv_shard_type, &srv, (int)i, &srv.shards[i]);
+		if (err < 0) {
+			fprintf(stderr, "atoll-kv: cannot start shard %u: %s\n", i, atoll_strerror(err));
+			goto out;
+		}
+	}
+	resp_conn_proto_init(&proto, &srv);
+	starts = calloc(n, sizeof(*starts));
+	if (starts == NULL)
+		goto oom;
+	{
+		struct atoll_tcp_listener_args listener = {
+			.host = opt.bind,
+			.port = (uint16_t)opt.port,
+			.conn_type = &atoll_tcp_conn_type,
+			.conn_arg = &proto.tcp,
+		};
+
+		for (unsigned i = 0; i < n; i++) {
+			starts[i] = (struct starter_args){.listener = &listener, .started = &started};
+			err = start_listener(rt, i, &starts[i]);
+			if (err < 0) {
+				fprintf(stderr, "atoll-kv: cannot listen on %s port %u (reactor %u): %s\n",
+					opt.bind, listener.port, i, atoll_strerror(err));
+				goto out;
+			}
+			listener.port = starts[i].port;
+		}
+		srv.port = listener.port;
+	}
+	printf("atoll-kv: ready on %s%s%s:%u, %u shard%s (io_uring mode: %s)\n",
+	       strchr(opt.bind, ':') ? "[" : "", opt.bind, strchr(opt.bind, ':') ? "]" : "", srv.port,
+	       n, n == 1 ? "" : "s", atoll_runtime_uring_mode(rt, 0));
+	fflush(stdout);
+	atoll_runtime_wait(rt);
+	printf("atoll-kv: stopped\n");
+	code = 0;
+	goto out;
+oom:
+	fprintf(stderr, "atoll-kv: out of memory\n");
+out:
+	atoll_runtime_destroy(rt);
+	kv_server_destroy(&srv);
+	sem_destroy(&started);
+	free(starts);
+	return code;
+}
