@@ -76,7 +76,8 @@ void resp_add_map(struct resp_out *o, size_t n);
 /* "~n" in RESP3; "*n" in RESP2. */
 void resp_add_set(struct resp_out *o, size_t n);
 /* ",<d>" in RESP3 (inf, -inf, nan as RESP3 spells them); a bulk string
- * in RESP2. Formatted as Redis does ("%.17g", shortest exact form). */
+ * in RESP2. Formatted as Redis 7.0 does: "%.17g" (0.1 is
+ * "0.10000000000000001"; Redis 7.2 moved to the shortest exact form). */
 void resp_add_double(struct resp_out *o, double d);
 /* "#t"/"#f" in RESP3; ":1"/":0" in RESP2. */
 void resp_add_bool(struct resp_out *o, bool b);
@@ -98,6 +99,8 @@ size_t resp_value_len(const char *p, size_t n);
 #define RESP_MAX_INLINE (64u * 1024u)              /* PROTO_INLINE_MAX_SIZE */
 #define RESP_MAX_BULK_DEFAULT (512ull * 1024 * 1024) /* proto-max-bulk-len */
 #define RESP_MAX_ARGS 1048576u                      /* multibulk count */
+/* (Redis 7.0 itself accepts multibulk counts up to INT_MAX; 1048576 is the
+ * limit Redis had before 7.0, kept here as a bound on hostile requests.) */
 
 enum resp_status {
 	RESP_ERROR = -1, /* malformed or over a limit: see error */
@@ -117,6 +120,7 @@ struct resp_arg {
 struct resp_parser {
 	unsigned long long max_bulk; /* longest bulk string accepted */
 	size_t pos;                  /* bytes of the current command read */
+	size_t scan;                 /* bytes searched for the current line's end */
 	long long want_args;         /* multibulk: arguments declared, -1 before */
 	long long bulk_len;          /* length of the bulk being read, -1 before */
 	bool is_inline;
@@ -152,6 +156,7 @@ void resp_parser_free(struct resp_parser *p);
  *   "Protocol error: expected '$', got 'x'" (x the byte found)
  *   "Protocol error: invalid bulk length"
  *   "Protocol error: too big bulk count string"
+ *   "out of memory" (the arguments array or scratch could not grow)
  * After DONE or ERROR the next call starts a new command.
  */
 enum resp_status resp_parse(struct resp_parser *p, const char *buf, size_t len, size_t *used);
