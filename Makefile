@@ -35,7 +35,7 @@ help:
 	@echo "atoll make targets (a wrapper over CMake):"
 	@echo "  build         check deps, configure $(BUILD_DIR)/ and build (default target)"
 	@echo "  deps          check the Debian packages needed; install missing ones as root"
-	@echo "  run           build, then run $(BUILD_DIR)/bin/pingpong across all cores"
+	@echo "  run           build, then start atoll-kv on 127.0.0.1:6379, one shard per CPU"
 	@echo "  test          build, then run every test with ctest"
 	@echo "  sanitize      build $(ASAN_DIR)/ with ASan+UBSan (Debug) and run every test"
 	@echo "  tsan          build $(TSAN_DIR)/ with TSan (Debug) and run the concurrency tests"
@@ -53,10 +53,10 @@ build: deps
 	cmake -S . -B $(BUILD_DIR) -DATOLL_WERROR=$(WERROR) $(CMAKE_ARGS)
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-# Runs the ping-pong example on every CPU. Later this target starts atoll-kv
-# (the sharded key-value service) instead.
+# Starts atoll-kv, the sharded key-value server, on 127.0.0.1:6379 with one
+# shard per CPU (Ctrl-C stops it). RUN_ARGS adds flags: RUN_ARGS="--port 7000".
 run: build
-	$(BUILD_DIR)/bin/pingpong $(RUN_ARGS)
+	$(BUILD_DIR)/bin/atoll-kv $(RUN_ARGS)
 
 test: build
 	$(CTEST) --test-dir $(BUILD_DIR)
