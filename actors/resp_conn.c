@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1018,6 +1019,9 @@ static int on_open(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, const
 	c->client.ref = atoll_self(ctx);
 	c->client.id = ++c->core->next_client_seq * n + c->core->index;
 	c->client.fd = atoll_tcp_conn_fd(tc);
+	/* Replies answer requests: send them at once, not after Nagle's
+	 * delay. Best effort. */
+	(void)setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	c->client.resp = 2;
 	c->client.created_ms = c->client.last_ms = kv_unix_ms();
 	c->core->stats.connections++;
