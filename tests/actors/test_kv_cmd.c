@@ -115,6 +115,75 @@ static void arg_is_ignores_ascii_case_only(void **state)
 	assert_false(kv_arg_is(&nul, "E"));
 }
 
+static void table_is_sorted_and_complete(void **state)
+{
+	size_t n = kv_command_count();
+
+	(void)state;
+	assert_true(n >= 64);
+	for (size_t i = 0; i < n; i++) {
+		const struct kv_command *c = kv_command_at(i);
+
+		if (i > 0 && strcmp(kv_command_at(i - 1)->name, c->name) >= 0)
+			fail_msg("%s is out of order", c->name);
+		/* The connection runs exactly the commands without exec. */
+		assert_true((c->route == KV_ROUTE_CONN) == (c->exec == NULL));
+		assert_non_null(c->group);
+		assert_non_null(c->summary);
+		assert_int_not_equal(c->arity, 0);
+		/* Key positions name existing arguments of a minimal call. */
+		if (c->route != KV_ROUTE_CONN && c->route != KV_ROUTE_ALL) {
+			assert_true(c->first_key >= 1 && c->key_step >= 1);
+			assert_true(c->last_key == -1 || c->last_key >= c->first_key);
+		}
+		assert_ptr_equal(kv_command_find(c->name, strlen(c->name)), c);
+	}
+	assert_null(kv_command_at(n));
+}
+
+static void find_ignores_case_and_rejects_unknown_names(void **state)
+{
+	const struct kv_command *c;
+
+	(void)state;
+	c = kv_command_find("GeT", 3);
+	assert_non_null(c);
+	assert_string_equal(c->name, "get");
+	assert_int_equal(c->arity, 2);
+	assert_int_equal(c->flags, KV_CMD_READONLY | KV_CMD_FAST);
+	assert_int_equal(c->route, KV_ROUTE_KEY);
+	c = kv_command_find("KV.DUMP", 7);
+	assert_non_null(c);
+	assert_true(c->flags & KV_CMD_INTERNAL);
+	c = kv_command_find("MSET", 4);
+	assert_non_null(c);
+	assert_int_equal(c->first_key, 1);
+	assert_int_equal(c->last_key, -1);
+	assert_int_equal(c->key_step, 2);
+	assert_int_equal(c->route, KV_ROUTE_KEYS);
+	assert_int_equal(kv_command_find("rename", 6)->route, KV_ROUTE_MULTI);
+	assert_int_equal(kv_command_find("ping", 4)->route, KV_ROUTE_CONN);
+	assert_int_equal(kv_command_find("scan", 4)->route, KV_ROUTE_ALL);
+	assert_null(kv_command_find("ge", 2));
+	assert_null(kv_command_find("gett", 4));
+	assert_null(kv_command_find("", 0));
+	assert_null(kv_command_find("get\0", 4));
+	assert_null(kv_command_find("hset", 4));
+	assert_null(kv_command_find("averyveryverylongcommandname", 28));
+	/* Only the first len bytes count. */
+	assert_non_null(kv_command_find("getrange", 3));
+}
+
+static void arity_follows_redis_convention(void **state)
+{
+	(void)state;
+	assert_true(kv_command_arity_ok(kv_command_find("get", 3), 2));
+	assert_false(kv_command_arity_ok(kv_command_find("get", 3), 3));
+	assert_true(kv_command_arity_ok(kv_command_find("set", 3), 5));
+	assert_false(kv_command_arity_ok(kv_command_find("set", 3), 2));
+	assert_true(kv_command_arity_ok(kv_command_find("ping", 4), 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +192,9 @@ int main(void)
 		cmocka_unit_test(parse_ull_covers_the_unsigned_range),
 		cmocka_unit_test(parse_ld_follows_strtold_on_the_whole_argument),
 		cmocka_unit_test(arg_is_ignores_ascii_case_only),
+		cmocka_unit_test(table_is_sorted_and_complete),
+		cmocka_unit_test(find_ignores_case_and_rejects_unknown_names),
+		cmocka_unit_test(arity_follows_redis_convention),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
