@@ -1,10 +1,10 @@
 /*
  * test_kv_strings.c - atoll-kv's string commands (actors/kv_strings.c,
- * actors/kv_lcs.c) run against one store with a fake clock, comparing
- * replies byte for byte with what Redis 7.0.15 sends: every SET/GETEX
- * option and conflict, every error string, TTLs kept or cleared, expiry as
- * the clock moves, INCRBYFLOAT's formatting, GETRANGE/SETRANGE edges, and
- * LCS in all its modes in RESP2 and RESP3.
+ * actors/kv_lcs.c) run through the command table against one store with a
+ * fake clock, comparing replies byte for byte with what Redis 7.0.15 sends:
+ * every SET/GETEX option and conflict, every error string, TTLs kept or
+ * cleared, expiry as the clock moves, INCRBYFLOAT's formatting,
+ * GETRANGE/SETRANGE edges, and LCS in all its modes in RESP2 and RESP3.
  */
 #include "../helpers.h"
 
@@ -17,7 +17,7 @@ struct command_fn {
 	void (*exec)(struct kv_exec *x, int argc, const struct kv_arg *argv);
 };
 
-/* The functions by name, so tests do not depend on the command table. */
+/* Each string command and the function the table must run for it. */
 static const struct command_fn commands[] = {
 	{ "get", kv_cmd_get },           { "set", kv_cmd_set },
 	{ "setnx", kv_cmd_setnx },       { "setex", kv_cmd_setex },
@@ -56,25 +56,24 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Runs the command in args (NULL-terminated C strings) and checks that its
- * reply is exactly want[0..wlen). */
+/* Runs the command in args (NULL-terminated C strings) through the command
+ * table, as the connection would, and checks that its reply is exactly
+ * want[0..wlen). */
 static void check_cmd(const char *want, size_t wlen, const char *const *args)
 {
 	struct kv_arg argv[32];
 	int argc = 0;
-	const struct command_fn *fn = NULL;
+	const struct kv_command *cmd = kv_command_find(args[0], strlen(args[0]));
 
 	for (; args[argc] != NULL; argc++) {
 		assert_true(argc < 32);
 		argv[argc] = (struct kv_arg){ .p = args[argc], .len = strlen(args[argc]) };
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcasecmp(commands[i].name, args[0]) == 0)
-			fn = &commands[i];
-	}
-	assert_non_null(fn);
+	assert_non_null(cmd);
+	assert_non_null(cmd->exec);
+	assert_true(kv_command_arity_ok(cmd, argc));
 	resp_out_reset(&out);
-	fn->exec(&x, argc, argv);
+	cmd->exec(&x, argc, argv);
 	assert_false(out.oom);
 	if (out.len != wlen || memcmp(out.data, want, wlen) != 0) {
 		print_error("command %s: want [%.*s] got [%.*s]\n", args[0], (int)wlen, want,
@@ -97,6 +96,18 @@ static int64_t expire_of(const char *key)
 
 	assert_non_null(e);
 	return kv_entry_expire(e);
+}
+
+static void table_runs_these_functions_for_the_string_commands(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct kv_command *cmd =
+			kv_command_find(commands[i].name, strlen(commands[i].name));
+
+		assert_non_null(cmd);
+		assert_ptr_equal(cmd->exec, commands[i].exec);
+	}
 }
 
 /* --- GET / SET -------------------------------------------------------------------- */
@@ -674,6 +685,7 @@ static void lcs_refuses_a_table_over_proto_max_bulk_len(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(table_runs_these_functions_for_the_string_commands),
 		T(get_missing_key_is_nil_in_both_protocols),
 		T(set_then_get_round_trips_binary_values),
 		T(set_nx_xx_and_get_follow_redis7),
