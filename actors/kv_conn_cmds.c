@@ -23,7 +23,7 @@
 
 static void wrong_args(struct conn *c, const char *name)
 {
-	char msg[96];
+	char msg[160];
 
 	snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", name);
 	conn_error(c, msg);
@@ -49,6 +49,57 @@ static void bulk(struct conn *c, const char *p, size_t n)
 	resp_add_bulk(conn_reply_begin(c), p, n);
 	conn_reply_end(c);
 }
+
+struct subcmd {
+	const char *name;
+	int arity; /* as a command's: n exact, -n at least n */
+};
+
+/*
+ * Checks argv[1] against a container command's subcommands. Returns true
+ * when it is known and its arity fits; otherwise replies (unknown
+ * subcommand, or wrong arguments for 'cmd|sub') and returns false.
+ */
+static bool check_sub(struct conn *c, const char *cmd, const struct subcmd *subs, int argc,
+		      const struct kv_arg *argv)
+{
+	for (; subs->name != NULL; subs++) {
+		if (!kv_arg_is(&argv[1], subs->name))
+			continue;
+		if (subs->arity >= 0 ? argc == subs->arity : argc >= -subs->arity)
+			return true;
+		{
+			char full[64];
+
+			snprintf(full, sizeof(full), "%s|%s", cmd, subs->name);
+			wrong_args(c, full);
+		}
+		return false;
+	}
+	{
+		char upper[16];
+		size_t i;
+
+		for (i = 0; cmd[i] != '\0' && i < sizeof(upper) - 1; i++)
+			upper[i] = (char)(cmd[i] & ~0x20);
+		upper[i] = '\0';
+		unknown_sub(c, &argv[1], upper);
+	}
+	return false;
+}
+
+static const struct subcmd client_subs[] = {
+	{"id", 2},	{"getname", 2}, {"info", 2},  {"setname", 3}, {"setinfo", 4},
+	{"list", -2}, {"kill", -3},   {"help", 2}, {NULL, 0},
+};
+
+static const struct subcmd config_subs[] = {
+	{"get", -3}, {"set", -4}, {"resetstat", 2}, {"help", 2}, {NULL, 0},
+};
+
+static const struct subcmd command_subs[] = {
+	{"count", 2}, {"info", -2}, {"docs", -2}, {"list", -2}, {"help", 2}, {NULL, 0},
+};
 
 /* Constant-time comparison of a candidate with the configured password. */
 static bool password_ok(const struct conn *c, const struct kv_arg *pass)
@@ -269,7 +320,9 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 {
 	const struct kv_arg *sub = &argv[1];
 
-	if (kv_arg_is(sub, "id") && argc == 2) {
+	if (!check_sub(c, "client", client_subs, argc, argv))
+		return;
+	if (kv_arg_is(sub, "id")) {
 		resp_add_int(conn_reply_begin(c), (long long)c->client.id);
 		conn_reply_end(c);
 	} else if (kv_arg_is(sub, "setname")) {
@@ -313,8 +366,11 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			return;
 		}
 		if (!valid_name(&argv[3])) {
-			conn_error(c, "ERR lib-name and lib-ver cannot contain spaces, newlines or "
-				      "special characters.");
+			conn_error(c, dst == c->client.lib_name ?
+					      "ERR lib-name cannot contain spaces, newlines or special "
+					      "characters." :
+					      "ERR lib-ver cannot contain spaces, newlines or special "
+					      "characters.");
 			return;
 		}
 		n = argv[3].len < cap - 1 ? argv[3].len : cap - 1;
@@ -326,6 +382,14 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 		    !(kv_arg_is(&argv[2], "type") && argc == 4)) {
 			conn_error(c, "ERR syntax error");
 			return;
+		}
+		for (int i = 3; i < argc && kv_arg_is(&argv[2], "id"); i++) {
+			unsigned long long id;
+
+			if (!kv_parse_ull(argv[i].p, argv[i].len, &id) || id == 0) {
+				conn_error(c, "ERR Invalid client ID");
+				return;
+			}
 		}
 		if (argc > 3 && kv_arg_is(&argv[2], "id"))
 			conn_to_all(c, CMB_TEXT, KV_OP_CLIENTS, argc - 3, argv + 3, 0, NULL);
@@ -395,9 +459,13 @@ static void command_info(struct resp_out *o, const struct kv_command *cmd)
 	resp_add_bulk_cstr(o, cmd->name);
 	resp_add_int(o, cmd->arity);
 	command_flags(o, cmd);
-	resp_add_int(o, cmd->first_key);
-	resp_add_int(o, cmd->last_key);
-	resp_add_int(o, cmd->key_step);
+	/* OBJECT names its key per subcommand: Redis 7 reports no key
+	 * positions for the container command, only routing uses them. */
+	bool container = strcmp(cmd->name, "object") == 0;
+
+	resp_add_int(o, container ? 0 : cmd->first_key);
+	resp_add_int(o, container ? 0 : cmd->last_key);
+	resp_add_int(o, container ? 0 : cmd->key_step);
 	resp_add_set(o, 0);   /* ACL categories */
 	resp_add_set(o, 0);   /* tips */
 	resp_add_array(o, 0); /* key specs */
@@ -430,6 +498,8 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 
 	for (size_t i = 0; i < n; i++)
 		visible += !(kv_command_at(i)->flags & KV_CMD_INTERNAL);
+	if (argc > 1 && !check_sub(c, "command", command_subs, argc, argv))
+		return;
 	if (argc == 1 || kv_arg_is(&argv[1], "list")) {
 		bool list = argc > 1;
 
@@ -500,6 +570,8 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 
 static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 {
+	if (!check_sub(c, "config", config_subs, argc, argv))
+		return;
 	if (kv_arg_is(&argv[1], "get")) {
 		size_t n = kv_config_count(), matched = 0;
 		bool hit[64] = {false};

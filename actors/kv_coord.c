@@ -20,7 +20,7 @@
 
 #define CORR_COORD (1ull << 63)
 
-enum kind { K_RENAME, K_RENAMENX, K_COPY, K_MSETNX, K_LCS };
+enum kind { K_RENAME, K_RENAMENX, K_COPY, K_MSETNX, K_LCS, K_SCAN };
 enum phase { P_LOCK, P_WORK, P_UNLOCK };
 
 struct coord {
@@ -43,6 +43,7 @@ struct coord {
 	long long sum;
 	struct resp_out result;
 	const struct kv_command *cmd;
+	unsigned scan_shard; /* K_SCAN: the shard being scanned */
 };
 
 static void send_op(struct conn *c, unsigned shard, uint32_t op, int db, int argc,
@@ -131,6 +132,68 @@ static void start_work(struct conn *c)
 	work(c);
 }
 
+/* SCAN: asks shard co->scan_shard for a page from its cursor tc. */
+static void scan_send(struct conn *c, unsigned long long tc)
+{
+	struct coord *co = c->coord;
+	struct kv_arg sub[64];
+	char num[24];
+	int n = co->argc < 64 ? co->argc : 64;
+
+	memcpy(sub, co->argv, (size_t)n * sizeof(*sub));
+	sub[1].len = (size_t)snprintf(num, sizeof(num), "%llu", tc);
+	sub[1].p = num;
+	send_op(c, co->scan_shard, conn_op_of(co->cmd), co->db, n, sub, 0);
+}
+
+/*
+ * SCAN's page from one shard: "*2\r\n$<n>\r\n<cursor>\r\n*<k>...". The
+ * server-wide cursor is shard_cursor * shards + shard; a shard that is done
+ * hands over to the next one, and an empty page from a finished shard goes
+ * straight on to the next, so an empty keyspace answers cursor 0 at once.
+ */
+static void scan_reply(struct conn *c, const char *b, size_t len)
+{
+	struct coord *co = c->coord;
+	unsigned n = c->srv->nshards;
+	const char *p, *end = b + len, *cr;
+	unsigned long long tc, next;
+	long long keys = -1;
+	char num[24];
+
+	if (len > 0 && b[0] == '-') {
+		resp_add_raw(&co->result, b, len);
+		finish(c);
+		return;
+	}
+	/* "*2\r\n", the cursor as a bulk string, then the keys' array. */
+	size_t bl = len > 4 && memcmp(b, "*2\r\n", 4) == 0 ? resp_value_len(b + 4, len - 4) : 0;
+	const char *digits = bl > 0 ? memchr(b + 4, '\n', bl) : NULL;
+
+	cr = b + 4 + bl; /* the keys' array */
+	p = cr < end ? memchr(cr, '\r', (size_t)(end - cr)) : NULL;
+	if (digits == NULL || b[4] != '$' ||
+	    !kv_parse_ull(digits + 1, (size_t)(b + 4 + bl - 2 - digits - 1), &tc) || p == NULL ||
+	    *cr != '*' || !kv_parse_ll(cr + 1, (size_t)(p - cr - 1), &keys)) {
+		resp_add_error(&co->result, "ERR internal: bad SCAN reply");
+		finish(c);
+		return;
+	}
+	if (tc == 0 && keys == 0 && co->scan_shard + 1 < n) {
+		co->scan_shard++;
+		scan_send(c, 0);
+		return;
+	}
+	if (tc != 0)
+		next = tc * n + co->scan_shard;
+	else
+		next = co->scan_shard + 1 < n ? co->scan_shard + 1 : 0;
+	resp_add_array(&co->result, 2);
+	resp_add_bulk(&co->result, num, (size_t)snprintf(num, sizeof(num), "%llu", next));
+	resp_add_raw(&co->result, cr, (size_t)(end - cr));
+	finish(c);
+}
+
 /* Runs the next step of the command, or ends it (result set). */
 static void work(struct conn *c)
 {
@@ -143,6 +206,8 @@ static void work(struct conn *c)
 		return;
 	}
 	switch (co->kind) {
+	case K_SCAN:
+		return;
 	case K_LCS:
 		if (co->step++ == 0) {
 			send_cmd(c, shard_of(c, &a[1]), "kv.dump", co->db, 2,
@@ -324,6 +389,10 @@ void coord_reply(struct conn *c, atoll_msg *msg)
 	case P_WORK:
 		break;
 	}
+	if (co->kind == K_SCAN) {
+		scan_reply(c, b, len);
+		return;
+	}
 	if (co->kind != K_MSETNX && co->step == 1 && tag <= 1) {
 		dump_result(co, (int)tag, b, len);
 	} else if (len > 0 && b[0] == '-') {
@@ -454,6 +523,54 @@ void coord_start(struct conn *c, const struct kv_command *cmd, int argc,
 	} else {
 		start_work(c);
 	}
+}
+
+static struct coord *coord_new(struct conn *c, const struct kv_command *cmd, int argc,
+			       const struct kv_arg *argv)
+{
+	struct coord *co = calloc(1, sizeof(*co));
+	size_t bytes = 0;
+	char *p;
+
+	if (co == NULL)
+		return NULL;
+	for (int i = 0; i < argc; i++)
+		bytes += argv[i].len;
+	co->argv = malloc((size_t)argc * sizeof(*co->argv) + bytes);
+	if (co->argv == NULL || !conn_block(c)) {
+		free(co->argv);
+		free(co);
+		return NULL;
+	}
+	p = (char *)(co->argv + argc);
+	for (int i = 0; i < argc; i++) {
+		memcpy(p, argv[i].p, argv[i].len);
+		co->argv[i] = (struct kv_arg){p, argv[i].len};
+		p += argv[i].len;
+	}
+	co->argc = argc;
+	co->cmd = cmd;
+	co->db = co->dst_db = c->client.db;
+	resp_out_init(&co->result, c->client.resp);
+	c->coord = co;
+	/* The client's earlier commands go first. */
+	conn_flush_builders(c);
+	return co;
+}
+
+void coord_scan(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv,
+		unsigned shard, unsigned long long tc)
+{
+	struct coord *co = coord_new(c, cmd, argc, argv);
+
+	if (co == NULL) {
+		conn_error(c, "ERR out of memory");
+		return;
+	}
+	co->kind = K_SCAN;
+	co->phase = P_WORK;
+	co->scan_shard = shard;
+	scan_send(c, tc);
 }
 
 void coord_abandon(struct conn *c)

@@ -46,6 +46,7 @@ int kv_server_init(struct kv_server *srv, unsigned nshards, const struct kv_sett
 	srv->start_ms = kv_unix_ms();
 	srv->start_ns = atoll_now_ns();
 	atomic_init(&srv->clients, 0);
+	atomic_init(&srv->next_client_id, 0);
 	return 0;
 }
 

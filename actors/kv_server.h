@@ -109,7 +109,6 @@ struct kv_core {
 	atoll_ref lock_holder;
 	struct kv_client *clients; /* this core's connections */
 	uint64_t nclients;
-	uint64_t next_client_seq;
 	struct kv_core_stats stats;
 };
 
@@ -127,6 +126,10 @@ struct kv_server {
 	 * connection's init and decremented by its close, relaxed: it pairs with
 	 * nothing, it is a count checked against a limit. */
 	_Atomic uint64_t clients;
+	/* The last CLIENT ID given out: ids grow across all cores, as Redis's
+	 * do. Relaxed fetch_add: only uniqueness and order matter, it guards
+	 * no other memory. */
+	_Atomic uint64_t next_client_id;
 };
 
 /*

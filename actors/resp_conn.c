@@ -488,40 +488,6 @@ static void emit_slot(struct conn *c, struct rb *rb, const struct slot *s, struc
 			free(cur);
 		return;
 	}
-	case CMB_SCAN: {
-		/* "*2\r\n$<n>\r\n<cursor>\r\n*<k>..." from shard s->arg. */
-		unsigned long long tc, next;
-		size_t hdr, cl;
-		long long n;
-
-		b = conn_part_bytes(rb, &parts[0], &len);
-		if (!reply_array(b, len, &n, &hdr) || n != 2 ||
-		    (cl = resp_value_len(b + hdr, len - hdr)) < 5 || b[hdr] != '$') {
-			resp_add_raw(o, b, len);
-			return;
-		}
-		{
-			const char *num = memchr(b + hdr, '\n', cl);
-
-			if (num == NULL || !kv_parse_ull(num + 1, (size_t)(b + hdr + cl - 2 - num - 1), &tc)) {
-				resp_add_error(o, "ERR internal: bad scan reply");
-				return;
-			}
-		}
-		if (tc != 0)
-			next = tc * c->srv->nshards + s->arg;
-		else
-			next = s->arg + 1 < c->srv->nshards ? s->arg + 1 : 0;
-		resp_add_array(o, 2);
-		{
-			char num[24];
-			int k = snprintf(num, sizeof(num), "%llu", next);
-
-			resp_add_bulk(o, num, (size_t)k);
-		}
-		resp_add_raw(o, b + hdr + cl, len - hdr - cl);
-		return;
-	}
 	case CMB_RANDOM: {
 		uint32_t found[64], nf = 0;
 
@@ -748,27 +714,13 @@ static void route_all(struct conn *c, const struct kv_command *cmd, int argc,
 		combine = CMB_RANDOM;
 	if (strcmp(cmd->name, "scan") == 0) {
 		unsigned long long cursor;
-		char num[24];
-		struct kv_arg sub[64];
-		unsigned shard;
-		struct slot *s;
-		int subc = argc < 64 ? argc : 64;
 
 		if (!kv_parse_ull(argv[1].p, argv[1].len, &cursor)) {
 			conn_error(c, "ERR invalid cursor");
 			return;
 		}
-		shard = (unsigned)(cursor % c->srv->nshards);
-		memcpy(sub, argv, (size_t)subc * sizeof(*sub));
-		sub[1].len = (size_t)snprintf(num, sizeof(num), "%llu", cursor / c->srv->nshards);
-		sub[1].p = num;
-		s = conn_slot(c, CMB_SCAN);
-		if (s == NULL) {
-			conn_error(c, "ERR out of memory");
-			return;
-		}
-		s->arg = shard;
-		conn_add_remote(c, s, shard, conn_op_of(cmd), subc, sub);
+		coord_scan(c, cmd, argc, argv, (unsigned)(cursor % c->srv->nshards),
+			   cursor / c->srv->nshards);
 		return;
 	}
 	conn_to_all(c, combine, conn_op_of(cmd), argc, argv, 0, NULL);
@@ -1017,7 +969,7 @@ static int on_open(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, const
 	c->srv = srv;
 	c->core = &srv->cores[atoll_core(ctx)];
 	c->client.ref = atoll_self(ctx);
-	c->client.id = ++c->core->next_client_seq * n + c->core->index;
+	c->client.id = atomic_fetch_add_explicit(&srv->next_client_id, 1, memory_order_relaxed) + 1;
 	c->client.fd = atoll_tcp_conn_fd(tc);
 	/* Replies answer requests: send them at once, not after Nagle's
 	 * delay. Best effort. */

@@ -31,7 +31,6 @@ enum combine {
 	CMB_OK,     /* every part +OK: the first; else the first error */
 	CMB_CONCAT, /* arrays joined (KEYS) */
 	CMB_MGET,   /* arrays interleaved back into key order */
-	CMB_SCAN,   /* one shard's SCAN page, cursor made server-wide */
 	CMB_RANDOM, /* one of the non-null parts, at random */
 	CMB_INFO,   /* KV_OP_INFO arrays, formatted as INFO text */
 	CMB_TEXT,   /* bulk strings joined (CLIENT LIST) */
@@ -145,6 +144,9 @@ void conn_wake(struct conn *c);
 void coord_start(struct conn *c, const struct kv_command *cmd, int argc,
 		 const struct kv_arg *argv);
 void coord_reply(struct conn *c, atoll_msg *msg);
+/* SCAN from server-wide cursor (shard, tc): pages from one shard at a time. */
+void coord_scan(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv,
+		unsigned shard, unsigned long long tc);
 void coord_abandon(struct conn *c);
 
 /* Part bytes, for the emitters. */
