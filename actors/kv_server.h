@@ -70,7 +70,7 @@ struct kv_client {
 	char name[64];         /* CLIENT SETNAME */
 	char lib_name[32];     /* CLIENT SETINFO LIB-NAME */
 	char lib_ver[32];      /* CLIENT SETINFO LIB-VER */
-	char last_cmd[24];     /* lower-case name of the last command */
+	const char *last_cmd;  /* name of the last command (the table's), or NULL */
 	uint64_t created_ms;   /* Unix ms */
 	uint64_t last_ms;      /* Unix ms of the last command */
 	uint64_t qbuf;         /* bytes waiting in the query buffer */

@@ -175,7 +175,7 @@ static void client_line(struct resp_out *o, const struct kv_client *c, uint64_t 
 			 (unsigned long long)((now_ms - c->created_ms) / 1000),
 			 (unsigned long long)((now_ms - c->last_ms) / 1000), c->db,
 			 (unsigned long long)c->qbuf, (unsigned long long)c->omem,
-			 c->last_cmd[0] ? c->last_cmd : "NULL", c->resp, c->lib_name, c->lib_ver);
+			 c->last_cmd ? c->last_cmd : "NULL", c->resp, c->lib_name, c->lib_ver);
 
 	if (n > 0)
 		resp_add_raw(o, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);

@@ -740,7 +740,7 @@ static void dispatch(struct conn *c, int argc, const struct kv_arg *argv)
 		unknown_command(c, argc, argv);
 		return;
 	}
-	snprintf(c->client.last_cmd, sizeof(c->client.last_cmd), "%s", cmd->name);
+	c->client.last_cmd = cmd->name;
 	if (!conn_authed(c) && !(cmd->flags & KV_CMD_NOAUTH)) {
 		conn_error(c, "NOAUTH Authentication required.");
 		return;
