@@ -9,7 +9,8 @@
  * rehashes, buckets of t[0] below rehash_idx are empty and new keys go to
  * t[1]. An entry with an expiry time sits in db->vol at vol_idx (or has
  * vol_idx VOL_NONE only when that array could not grow: lazy expiry still
- * works). Store memory counts every byte this file asked malloc for.
+ * works); the array grows by fixed blocks, so it never copies itself either.
+ * Store memory counts every byte this file asked malloc for.
  */
 #include "kv_db.h"
 
@@ -31,6 +32,8 @@
 #define REHASH_EMPTY_VISITS 10u
 /* Active expiry: volatile keys sampled per round, as Redis. */
 #define EXPIRE_SAMPLE 20u
+/* Volatile keys per block of db->vol. */
+#define VOL_BLOCK 1024u
 #define VOL_NONE UINT32_MAX
 
 struct kv_entry {
@@ -43,7 +46,10 @@ struct kv_entry {
 	uint32_t klen;    /* keys are shorter than 4 GiB */
 	uint32_t vol_idx; /* index in db->vol, or VOL_NONE */
 	uint32_t icap;    /* the inline value room allocated with the entry */
-	char key[];       /* klen key bytes, then the inline value room */
+	/* val is its own allocation. A flag, not a pointer comparison: with
+	 * no inline room, a separate block may start right after the entry. */
+	bool val_heap;
+	char key[]; /* klen key bytes, then the inline value room */
 };
 
 struct kv_table {
@@ -56,10 +62,11 @@ struct kv_db {
 	struct kv_table t[2]; /* t[1] is only in use while rehashing */
 	size_t rehash_idx;    /* next bucket of t[0] to move */
 	bool rehashing;
-	struct kv_entry **vol; /* the keys with an expiry time */
+	struct kv_entry ***vol; /* blocks of VOL_BLOCK keys with an expiry */
 	size_t vol_len;
-	size_t vol_cap;
-	uint64_t avg_ttl; /* running estimate, as Redis's db->avg_ttl */
+	size_t vol_blocks;  /* blocks allocated */
+	size_t vol_dir_cap; /* block pointers vol has room for */
+	uint64_t avg_ttl;   /* running estimate, as Redis's db->avg_ttl */
 };
 
 struct kv_store {
@@ -87,15 +94,10 @@ static uint64_t key_hash(const struct kv_store *s, const char *key, size_t klen)
 	return XXH3_64bits_withSeed(key, klen, s->seed);
 }
 
-static bool value_is_inline(const struct kv_entry *e)
-{
-	return e->val == e->key + e->klen;
-}
-
 static void entry_free(struct kv_store *s, struct kv_entry *e)
 {
 	s->memory -= sizeof(*e) + e->klen + e->icap;
-	if (!value_is_inline(e)) {
+	if (e->val_heap) {
 		s->memory -= e->vcap;
 		free(e->val);
 	}
@@ -117,23 +119,35 @@ static bool is_expired(const struct kv_entry *e, uint64_t now_ms)
 
 /* --- the volatile-key array ---------------------------------------------- */
 
+static struct kv_entry **vol_slot(struct kv_db *d, size_t i)
+{
+	return &d->vol[i / VOL_BLOCK][i % VOL_BLOCK];
+}
+
 /* Makes room for one more volatile key. Returns false when out of memory. */
 static bool vol_reserve(struct kv_store *s, struct kv_db *d)
 {
-	size_t cap;
-	struct kv_entry **v;
+	struct kv_entry **block;
 
-	if (d->vol_len < d->vol_cap)
+	if (d->vol_len < d->vol_blocks * VOL_BLOCK)
 		return true;
 	if (d->vol_len >= VOL_NONE - 1)
 		return false;
-	cap = d->vol_cap ? d->vol_cap * 2 : 16;
-	v = realloc(d->vol, cap * sizeof(*v));
-	if (v == NULL)
+	if (d->vol_blocks == d->vol_dir_cap) {
+		size_t cap = d->vol_dir_cap ? d->vol_dir_cap * 2 : 4;
+		struct kv_entry ***dir = realloc(d->vol, cap * sizeof(*dir));
+
+		if (dir == NULL)
+			return false;
+		s->memory += (cap - d->vol_dir_cap) * sizeof(*dir);
+		d->vol = dir;
+		d->vol_dir_cap = cap;
+	}
+	block = malloc(VOL_BLOCK * sizeof(*block));
+	if (block == NULL)
 		return false;
-	s->memory += (cap - d->vol_cap) * sizeof(*v);
-	d->vol = v;
-	d->vol_cap = cap;
+	s->memory += VOL_BLOCK * sizeof(*block);
+	d->vol[d->vol_blocks++] = block;
 	return true;
 }
 
@@ -142,7 +156,7 @@ static void vol_add(struct kv_store *s, struct kv_db *d, struct kv_entry *e)
 	if (e->vol_idx != VOL_NONE || !vol_reserve(s, d))
 		return;
 	e->vol_idx = (uint32_t)d->vol_len;
-	d->vol[d->vol_len++] = e;
+	*vol_slot(d, d->vol_len++) = e;
 }
 
 static void vol_remove(struct kv_store *s, struct kv_db *d, struct kv_entry *e)
@@ -151,20 +165,15 @@ static void vol_remove(struct kv_store *s, struct kv_db *d, struct kv_entry *e)
 
 	if (e->vol_idx == VOL_NONE)
 		return;
-	last = d->vol[--d->vol_len];
-	d->vol[e->vol_idx] = last;
+	last = *vol_slot(d, --d->vol_len);
+	*vol_slot(d, e->vol_idx) = last;
 	last->vol_idx = e->vol_idx;
 	e->vol_idx = VOL_NONE;
-	/* Give memory back when the array is mostly empty. */
-	if (d->vol_cap > 16 && d->vol_len < d->vol_cap / 4) {
-		size_t cap = d->vol_cap / 2;
-		struct kv_entry **v = realloc(d->vol, cap * sizeof(*v));
-
-		if (v != NULL) {
-			s->memory -= (d->vol_cap - cap) * sizeof(*v);
-			d->vol = v;
-			d->vol_cap = cap;
-		}
+	/* Free the last block once a whole spare one sits before it, so a
+	 * key flapping at a block edge does not allocate each time. */
+	if (d->vol_blocks >= 2 && d->vol_len <= (d->vol_blocks - 2) * VOL_BLOCK) {
+		free(d->vol[--d->vol_blocks]);
+		s->memory -= VOL_BLOCK * sizeof(**d->vol);
 	}
 }
 
@@ -352,6 +361,7 @@ static struct kv_entry *entry_new(struct kv_store *s, uint64_t hash, const char 
 	e->vlen = vlen;
 	e->vcap = vlen;
 	e->icap = (uint32_t)vlen;
+	e->val_heap = false;
 	if (vlen)
 		memcpy(e->val, val, vlen);
 	s->memory += sizeof(*e) + klen + vlen;
@@ -396,7 +406,10 @@ static void db_clear(struct kv_store *s, struct kv_db *d)
 		}
 		table_release(s, t);
 	}
-	s->memory -= d->vol_cap * sizeof(*d->vol);
+	for (size_t i = 0; i < d->vol_blocks; i++)
+		free(d->vol[i]);
+	s->memory -=
+		d->vol_blocks * VOL_BLOCK * sizeof(**d->vol) + d->vol_dir_cap * sizeof(*d->vol);
 	free(d->vol);
 	memset(d, 0, sizeof(*d));
 }
@@ -472,7 +485,7 @@ struct kv_entry *kv_set(struct kv_store *s, int db, const char *key, size_t klen
 			e->expire = old->expire;
 			e->vol_idx = old->vol_idx;
 			if (e->vol_idx != VOL_NONE)
-				d->vol[e->vol_idx] = e;
+				*vol_slot(d, e->vol_idx) = e;
 			entry_free(s, old);
 		}
 	} else {
@@ -536,7 +549,7 @@ char *kv_entry_resize(struct kv_store *s, struct kv_entry *e, size_t len)
 
 		if (cap < len)
 			cap = len;
-		if (value_is_inline(e)) {
+		if (!e->val_heap) {
 			v = malloc(cap);
 			if (v == NULL)
 				return NULL;
@@ -551,6 +564,7 @@ char *kv_entry_resize(struct kv_store *s, struct kv_entry *e, size_t len)
 		}
 		e->val = v;
 		e->vcap = cap;
+		e->val_heap = true;
 	}
 	if (len > e->vlen)
 		memset(e->val + e->vlen, 0, len - e->vlen);
@@ -747,7 +761,7 @@ static bool expire_db(struct kv_store *s, struct kv_db *d, uint64_t now_ms, uint
 			return true;
 		}
 		while (sampled < EXPIRE_SAMPLE && d->vol_len > 0) {
-			struct kv_entry *e = d->vol[next_random(s) % d->vol_len];
+			struct kv_entry *e = *vol_slot(d, next_random(s) % d->vol_len);
 
 			sampled++;
 			if (is_expired(e, now_ms)) {
