@@ -598,12 +598,13 @@ uint64_t kv_db_scan(struct kv_store *s, int db, uint64_t cursor, size_t count, u
 	size_t seen = 0;
 	/* As Redis: at most ten buckets per key asked for, so a sparse table
 	 * cannot make one call long. */
-	size_t steps = count > SIZE_MAX / 10 ? SIZE_MAX : count * 10;
+	size_t steps;
 
 	if (db_used(d) == 0)
 		return 0;
 	if (count == 0)
 		count = 1;
+	steps = count > SIZE_MAX / 10 ? SIZE_MAX : count * 10;
 	do {
 		cursor = scan_step(d, cursor, now_ms, &seen, fn, arg);
 	} while (cursor != 0 && --steps > 0 && seen < count);
