@@ -2,6 +2,10 @@
  * kv_cmd.c - atoll-kv's command table, its lookup, and the argument parsers
  * the command functions share.
  *
+ * The table is sorted by name, so the per-request lookup is a binary search
+ * with no allocation and no shared mutable state (reactor threads call it
+ * concurrently).
+ *
  * Numbers parse with Redis's rules, so replies to bad input match Redis's
  * byte for byte: integers are the whole argument, digits only, with an
  * optional '-', no '+', no spaces and no leading zeros; floats are whatever

@@ -1,7 +1,8 @@
 /*
  * kv_db.c - one shard's keyspace: per database, a chained hash table that
  * grows and shrinks by incremental rehash (as Redis's dict), and an array of
- * the keys that have an expiry time, which active expiry samples.
+ * the keys that have an expiry time, which active expiry (kv_db_expire.c)
+ * samples.
  *
  * Invariants: an entry is one allocation (header, key, and the value it was
  * created with) and never moves until deleted or replaced by kv_set; a value
@@ -9,11 +10,11 @@
  * rehashes, buckets of t[0] below rehash_idx are empty and new keys go to
  * t[1]. An entry with an expiry time sits in db->vol at vol_idx (or has
  * vol_idx VOL_NONE only when that array could not grow: lazy expiry still
- * works). Store memory counts every byte this file asked malloc for.
+ * works); the array grows by fixed blocks, so it never copies itself either.
+ * Store memory counts every byte this file asked malloc for.
  */
-#include "kv_db.h"
+#include "kv_db_internal.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,97 +23,21 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-/* Buckets of a new table, and the smallest a table shrinks to. */
-#define TABLE_MIN_SIZE 4u
-/* Shrink when fewer than 1 key per 10 buckets, as Redis (HASHTABLE_MIN_FILL). */
-#define TABLE_MIN_FILL 10u
-/* Rehash work per table operation: buckets moved, and empty ones skipped. */
-#define REHASH_STEP 1u
-#define REHASH_EMPTY_VISITS 10u
-/* Active expiry: volatile keys sampled per round, as Redis. */
-#define EXPIRE_SAMPLE 20u
-#define VOL_NONE UINT32_MAX
-
-struct kv_entry {
-	struct kv_entry *next; /* bucket chain */
-	uint64_t hash;         /* of the key, with the store's seed */
-	char *val;             /* inline after the key, or its own allocation */
-	size_t vlen;
-	size_t vcap;      /* bytes val can hold */
-	int64_t expire;   /* Unix ms or KV_NO_EXPIRE */
-	uint32_t klen;    /* keys are shorter than 4 GiB */
-	uint32_t vol_idx; /* index in db->vol, or VOL_NONE */
-	uint32_t icap;    /* the inline value room allocated with the entry */
-	char key[];       /* klen key bytes, then the inline value room */
-};
-
-struct kv_table {
-	struct kv_entry **b;
-	size_t size; /* a power of two, or 0 before the first key */
-	size_t used;
-};
-
-struct kv_db {
-	struct kv_table t[2]; /* t[1] is only in use while rehashing */
-	size_t rehash_idx;    /* next bucket of t[0] to move */
-	bool rehashing;
-	struct kv_entry **vol; /* the keys with an expiry time */
-	size_t vol_len;
-	size_t vol_cap;
-	uint64_t avg_ttl; /* running estimate, as Redis's db->avg_ttl */
-};
-
-struct kv_store {
-	struct kv_db db[KV_DBS];
-	uint64_t seed;   /* hash seed: never 0, which the shard router uses */
-	uint64_t rng;    /* splitmix64 state for sampling */
-	uint64_t memory; /* bytes allocated for entries, values and tables */
-	int expire_db;   /* active expiry resumes at this db */
-	struct kv_store_stats stats;
-};
-
 /* --- helpers ------------------------------------------------------------ */
-
-static uint64_t next_random(struct kv_store *s)
-{
-	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static uint64_t key_hash(const struct kv_store *s, const char *key, size_t klen)
 {
 	return XXH3_64bits_withSeed(key, klen, s->seed);
 }
 
-static bool value_is_inline(const struct kv_entry *e)
-{
-	return e->val == e->key + e->klen;
-}
-
 static void entry_free(struct kv_store *s, struct kv_entry *e)
 {
 	s->memory -= sizeof(*e) + e->klen + e->icap;
-	if (!value_is_inline(e)) {
+	if (e->val_heap) {
 		s->memory -= e->vcap;
 		free(e->val);
 	}
 	free(e);
-}
-
-static uint64_t monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static bool is_expired(const struct kv_entry *e, uint64_t now_ms)
-{
-	return e->expire != KV_NO_EXPIRE && e->expire <= (int64_t)now_ms;
 }
 
 /* --- the volatile-key array ---------------------------------------------- */
@@ -120,20 +45,27 @@ static bool is_expired(const struct kv_entry *e, uint64_t now_ms)
 /* Makes room for one more volatile key. Returns false when out of memory. */
 static bool vol_reserve(struct kv_store *s, struct kv_db *d)
 {
-	size_t cap;
-	struct kv_entry **v;
+	struct kv_entry **block;
 
-	if (d->vol_len < d->vol_cap)
+	if (d->vol_len < d->vol_blocks * VOL_BLOCK)
 		return true;
 	if (d->vol_len >= VOL_NONE - 1)
 		return false;
-	cap = d->vol_cap ? d->vol_cap * 2 : 16;
-	v = realloc(d->vol, cap * sizeof(*v));
-	if (v == NULL)
+	if (d->vol_blocks == d->vol_dir_cap) {
+		size_t cap = d->vol_dir_cap ? d->vol_dir_cap * 2 : 4;
+		struct kv_entry ***dir = realloc(d->vol, cap * sizeof(*dir));
+
+		if (dir == NULL)
+			return false;
+		s->memory += (cap - d->vol_dir_cap) * sizeof(*dir);
+		d->vol = dir;
+		d->vol_dir_cap = cap;
+	}
+	block = malloc(VOL_BLOCK * sizeof(*block));
+	if (block == NULL)
 		return false;
-	s->memory += (cap - d->vol_cap) * sizeof(*v);
-	d->vol = v;
-	d->vol_cap = cap;
+	s->memory += VOL_BLOCK * sizeof(*block);
+	d->vol[d->vol_blocks++] = block;
 	return true;
 }
 
@@ -142,7 +74,7 @@ static void vol_add(struct kv_store *s, struct kv_db *d, struct kv_entry *e)
 	if (e->vol_idx != VOL_NONE || !vol_reserve(s, d))
 		return;
 	e->vol_idx = (uint32_t)d->vol_len;
-	d->vol[d->vol_len++] = e;
+	*kv__vol_slot(d, d->vol_len++) = e;
 }
 
 static void vol_remove(struct kv_store *s, struct kv_db *d, struct kv_entry *e)
@@ -151,20 +83,15 @@ static void vol_remove(struct kv_store *s, struct kv_db *d, struct kv_entry *e)
 
 	if (e->vol_idx == VOL_NONE)
 		return;
-	last = d->vol[--d->vol_len];
-	d->vol[e->vol_idx] = last;
+	last = *kv__vol_slot(d, --d->vol_len);
+	*kv__vol_slot(d, e->vol_idx) = last;
 	last->vol_idx = e->vol_idx;
 	e->vol_idx = VOL_NONE;
-	/* Give memory back when the array is mostly empty. */
-	if (d->vol_cap > 16 && d->vol_len < d->vol_cap / 4) {
-		size_t cap = d->vol_cap / 2;
-		struct kv_entry **v = realloc(d->vol, cap * sizeof(*v));
-
-		if (v != NULL) {
-			s->memory -= (d->vol_cap - cap) * sizeof(*v);
-			d->vol = v;
-			d->vol_cap = cap;
-		}
+	/* Free the last block once a whole spare one sits before it, so a
+	 * key flapping at a block edge does not allocate each time. */
+	if (d->vol_blocks >= 2 && d->vol_len <= (d->vol_blocks - 2) * VOL_BLOCK) {
+		free(d->vol[--d->vol_blocks]);
+		s->memory -= VOL_BLOCK * sizeof(**d->vol);
 	}
 }
 
@@ -187,7 +114,7 @@ static void table_release(struct kv_store *s, struct kv_table *t)
  * ones so one step stays short in a sparse table. Finishes the rehash when
  * t[0] is empty.
  */
-static void rehash_step(struct kv_store *s, struct kv_db *d, size_t n)
+void kv__rehash_step(struct kv_store *s, struct kv_db *d, size_t n)
 {
 	size_t empty_visits = n * REHASH_EMPTY_VISITS;
 	struct kv_table *t0 = &d->t[0], *t1 = &d->t[1];
@@ -273,7 +200,7 @@ static bool table_grow_if_needed(struct kv_store *s, struct kv_db *d)
 	return true;
 }
 
-static void table_shrink_if_sparse(struct kv_store *s, struct kv_db *d)
+void kv__shrink_if_sparse(struct kv_store *s, struct kv_db *d)
 {
 	if (d->rehashing || d->t[0].size <= TABLE_MIN_SIZE)
 		return;
@@ -322,7 +249,7 @@ static void entry_delete(struct kv_store *s, struct kv_db *d, const struct slot 
 }
 
 /* Deletes e wherever it is; for callers that did not keep its place. */
-static void entry_delete_slow(struct kv_store *s, struct kv_db *d, struct kv_entry *e)
+void kv__entry_delete(struct kv_store *s, struct kv_db *d, struct kv_entry *e)
 {
 	struct slot at;
 
@@ -352,6 +279,7 @@ static struct kv_entry *entry_new(struct kv_store *s, uint64_t hash, const char 
 	e->vlen = vlen;
 	e->vcap = vlen;
 	e->icap = (uint32_t)vlen;
+	e->val_heap = false;
 	if (vlen)
 		memcpy(e->val, val, vlen);
 	s->memory += sizeof(*e) + klen + vlen;
@@ -371,7 +299,7 @@ struct kv_store *kv_store_new(void)
 	 * are uncorrelated with the shard a key lives on; and random, so
 	 * clients cannot aim keys at one bucket. */
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-		r[0] = (uint64_t)monotonic_us() ^ (uint64_t)(uintptr_t)s;
+		r[0] = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)s;
 		r[1] = r[0] * 0x9e3779b97f4a7c15ull;
 	}
 	s->seed = r[0] | 1;
@@ -396,7 +324,10 @@ static void db_clear(struct kv_store *s, struct kv_db *d)
 		}
 		table_release(s, t);
 	}
-	s->memory -= d->vol_cap * sizeof(*d->vol);
+	for (size_t i = 0; i < d->vol_blocks; i++)
+		free(d->vol[i]);
+	s->memory -=
+		d->vol_blocks * VOL_BLOCK * sizeof(**d->vol) + d->vol_dir_cap * sizeof(*d->vol);
 	free(d->vol);
 	memset(d, 0, sizeof(*d));
 }
@@ -416,12 +347,12 @@ struct kv_entry *kv_lookup(struct kv_store *s, int db, const char *key, size_t k
 	struct slot at;
 	struct kv_entry *e;
 
-	rehash_step(s, d, REHASH_STEP);
+	kv__rehash_step(s, d, REHASH_STEP);
 	e = table_find(d, key_hash(s, key, klen), key, klen, &at);
-	if (e != NULL && is_expired(e, now_ms)) {
+	if (e != NULL && kv__expired(e, now_ms)) {
 		entry_delete(s, d, &at, e);
 		s->stats.expired_keys++;
-		table_shrink_if_sparse(s, d);
+		kv__shrink_if_sparse(s, d);
 		e = NULL;
 	}
 	if (count) {
@@ -453,7 +384,7 @@ struct kv_entry *kv_set(struct kv_store *s, int db, const char *key, size_t klen
 	struct kv_entry *e, *old;
 	bool volatile_key = expire_ms != KV_NO_EXPIRE && expire_ms != KV_KEEP_EXPIRE;
 
-	rehash_step(s, d, REHASH_STEP);
+	kv__rehash_step(s, d, REHASH_STEP);
 	old = table_find(d, hash, key, klen, &at);
 	/* Claim the volatile slot first: failing later would leave a half-set
 	 * key. */
@@ -472,7 +403,7 @@ struct kv_entry *kv_set(struct kv_store *s, int db, const char *key, size_t klen
 			e->expire = old->expire;
 			e->vol_idx = old->vol_idx;
 			if (e->vol_idx != VOL_NONE)
-				d->vol[e->vol_idx] = e;
+				*kv__vol_slot(d, e->vol_idx) = e;
 			entry_free(s, old);
 		}
 	} else {
@@ -502,15 +433,15 @@ bool kv_delete(struct kv_store *s, int db, const char *key, size_t klen, uint64_
 	struct kv_entry *e;
 	bool live;
 
-	rehash_step(s, d, REHASH_STEP);
+	kv__rehash_step(s, d, REHASH_STEP);
 	e = table_find(d, key_hash(s, key, klen), key, klen, &at);
 	if (e == NULL)
 		return false;
-	live = !is_expired(e, now_ms);
+	live = !kv__expired(e, now_ms);
 	if (!live)
 		s->stats.expired_keys++;
 	entry_delete(s, d, &at, e);
-	table_shrink_if_sparse(s, d);
+	kv__shrink_if_sparse(s, d);
 	return live;
 }
 
@@ -536,7 +467,7 @@ char *kv_entry_resize(struct kv_store *s, struct kv_entry *e, size_t len)
 
 		if (cap < len)
 			cap = len;
-		if (value_is_inline(e)) {
+		if (!e->val_heap) {
 			v = malloc(cap);
 			if (v == NULL)
 				return NULL;
@@ -551,6 +482,7 @@ char *kv_entry_resize(struct kv_store *s, struct kv_entry *e, size_t len)
 		}
 		e->val = v;
 		e->vcap = cap;
+		e->val_heap = true;
 	}
 	if (len > e->vlen)
 		memset(e->val + e->vlen, 0, len - e->vlen);
@@ -623,7 +555,7 @@ static size_t scan_bucket(struct kv_entry *e, uint64_t now_ms,
 	size_t n = 0;
 
 	for (; e != NULL; e = e->next, n++) {
-		if (!is_expired(e, now_ms))
+		if (!kv__expired(e, now_ms))
 			fn(arg, e);
 	}
 	return n;
@@ -666,12 +598,13 @@ uint64_t kv_db_scan(struct kv_store *s, int db, uint64_t cursor, size_t count, u
 	size_t seen = 0;
 	/* As Redis: at most ten buckets per key asked for, so a sparse table
 	 * cannot make one call long. */
-	size_t steps = count > SIZE_MAX / 10 ? SIZE_MAX : count * 10;
+	size_t steps;
 
 	if (db_used(d) == 0)
 		return 0;
 	if (count == 0)
 		count = 1;
+	steps = count > SIZE_MAX / 10 ? SIZE_MAX : count * 10;
 	do {
 		cursor = scan_step(d, cursor, now_ms, &seen, fn, arg);
 	} while (cursor != 0 && --steps > 0 && seen < count);
@@ -692,17 +625,17 @@ static struct kv_entry *random_entry(struct kv_store *s, struct kv_db *d)
 			/* t[0] below rehash_idx is empty: pick among the rest
 			 * of t[0] and all of t[1]. */
 			size_t span = d->t[0].size - d->rehash_idx + d->t[1].size;
-			size_t h = d->rehash_idx + next_random(s) % span;
+			size_t h = d->rehash_idx + kv__random(s) % span;
 
 			e = h < d->t[0].size ? d->t[0].b[h] : d->t[1].b[h - d->t[0].size];
 		} else {
-			e = d->t[0].b[next_random(s) & (d->t[0].size - 1)];
+			e = d->t[0].b[kv__random(s) & (d->t[0].size - 1)];
 		}
 	} while (e == NULL);
 	len = 0;
 	for (struct kv_entry *c = e; c != NULL; c = c->next)
 		len++;
-	for (i = next_random(s) % len; i > 0; i--)
+	for (i = kv__random(s) % len; i > 0; i--)
 		e = e->next;
 	return e;
 }
@@ -716,86 +649,15 @@ struct kv_entry *kv_db_random(struct kv_store *s, int db, uint64_t now_ms)
 	while (db_used(d) > 0) {
 		struct kv_entry *e;
 
-		rehash_step(s, d, REHASH_STEP);
+		kv__rehash_step(s, d, REHASH_STEP);
 		e = random_entry(s, d);
-		if (!is_expired(e, now_ms))
+		if (!kv__expired(e, now_ms))
 			return e;
-		entry_delete_slow(s, d, e);
+		kv__entry_delete(s, d, e);
 		s->stats.expired_keys++;
 	}
-	table_shrink_if_sparse(s, d);
+	kv__shrink_if_sparse(s, d);
 	return NULL;
-}
-
-/* --- active expiry ------------------------------------------------------------ */
-
-/*
- * One db's share of an active expiry run: rounds of EXPIRE_SAMPLE random
- * volatile keys, deleting the expired ones, while more than a quarter of a
- * round was expired and before deadline_us. Returns false when the time
- * ran out.
- */
-static bool expire_db(struct kv_store *s, struct kv_db *d, uint64_t now_ms, uint64_t deadline_us,
-		      uint64_t *deleted)
-{
-	for (;;) {
-		size_t sampled = 0, expired = 0, ttl_samples = 0;
-		uint64_t ttl_sum = 0;
-
-		if (d->vol_len == 0) {
-			d->avg_ttl = 0;
-			return true;
-		}
-		while (sampled < EXPIRE_SAMPLE && d->vol_len > 0) {
-			struct kv_entry *e = d->vol[next_random(s) % d->vol_len];
-
-			sampled++;
-			if (is_expired(e, now_ms)) {
-				entry_delete_slow(s, d, e);
-				expired++;
-			} else {
-				ttl_sum += (uint64_t)(e->expire - (int64_t)now_ms);
-				ttl_samples++;
-			}
-		}
-		s->stats.expired_keys += expired;
-		*deleted += expired;
-		if (ttl_samples > 0) {
-			uint64_t avg = ttl_sum / ttl_samples;
-
-			/* Redis's estimate: a slow moving average of the
-			 * sampled TTLs. */
-			if (d->avg_ttl == 0)
-				d->avg_ttl = avg;
-			d->avg_ttl = d->avg_ttl / 50 * 49 + avg / 50;
-		}
-		if (monotonic_us() >= deadline_us)
-			return false;
-		if (expired * 4 <= sampled)
-			return true;
-	}
-}
-
-uint64_t kv_store_active_expire(struct kv_store *s, uint64_t now_ms, uint64_t budget_us)
-{
-	uint64_t deadline = monotonic_us() + budget_us;
-	uint64_t deleted = 0;
-
-	s->stats.expire_cycles++;
-	for (int i = 0; i < KV_DBS; i++) {
-		struct kv_db *d = &s->db[s->expire_db];
-		bool in_time;
-
-		/* The periodic run also moves rehashing along, as Redis's
-		 * databasesCron, so an idle db finishes its resize. */
-		rehash_step(s, d, 100);
-		in_time = expire_db(s, d, now_ms, deadline, &deleted);
-		table_shrink_if_sparse(s, d);
-		s->expire_db = (s->expire_db + 1) % KV_DBS;
-		if (!in_time)
-			break;
-	}
-	return deleted;
 }
 
 /* --- figures ------------------------------------------------------------------ */

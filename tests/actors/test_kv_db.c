@@ -402,6 +402,40 @@ static void active_expiry_removes_expired_volatile_keys(void **state)
 	assert_int_equal(st.expire_cycles, 1);
 }
 
+static void volatile_index_spans_blocks_and_shrinks(void **state)
+{
+	enum {
+		N = 5000
+	};
+	char k[32];
+	struct kv_db_info info;
+	uint64_t mem_all, deleted = 0;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		kv_set(store, 4, k, (size_t)key_of(i, k), "v", 1, (int64_t)NOW + 1 + i % 7);
+	mem_all = kv_store_memory(store);
+	/* Clearing expiries, and replacing entries, keeps the index exact. */
+	for (int i = 0; i < N - 1000; i++) {
+		key_of(i, k);
+		kv_entry_set_expire(store, 4, get_str(4, k, NOW), KV_NO_EXPIRE);
+	}
+	for (int i = N - 1000; i < N; i++)
+		kv_set(store, 4, k, (size_t)key_of(i, k), "a value long enough to need a new entry",
+		       39, KV_KEEP_EXPIRE);
+	kv_db_info(store, 4, &info);
+	assert_int_equal(info.expires, 1000);
+	/* The index gave back the blocks it no longer needs. */
+	assert_true(kv_store_memory(store) < mem_all + 1000 * 39 - 2 * 1024 * sizeof(void *));
+	while (kv_db_size(store, 4) > N - 1000)
+		deleted += kv_store_active_expire(store, NOW + 10, 1000000);
+	assert_int_equal(deleted, 1000);
+	kv_db_info(store, 4, &info);
+	assert_int_equal(info.expires, 0);
+	for (int i = 0; i < N - 1000; i++)
+		assert_non_null(kv_lookup(store, 4, k, (size_t)key_of(i, k), NOW + 10, false));
+}
+
 static void active_expiry_stops_at_its_budget(void **state)
 {
 	char k[32];
@@ -611,6 +645,7 @@ int main(void)
 		T(lazy_expiry_deletes_on_lookup),
 		T(set_keeps_or_replaces_expiry),
 		T(active_expiry_removes_expired_volatile_keys),
+		T(volatile_index_spans_blocks_and_shrinks),
 		T(active_expiry_stops_at_its_budget),
 		T(random_returns_live_keys_and_collects_expired),
 		T(swap_and_flush),
