@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""test_concurrency.py - many clients at once, and one that never reads.
+
+200 concurrent clients (threads, raw sockets) each run 100 rounds of
+SET/GET/INCR on their own keys plus an INCR of one shared counter; every
+reply is checked as it comes, the final values exactly, and the shared
+counter's replies must be exactly 1..20000 (each once: no lost or doubled
+increment). A slow reader pipelines GETs of a 1 MiB value and never reads:
+the server must drop it within a bounded time while other clients keep
+getting correct answers. Redis needs its normal-class output limit set for
+that (its default is unlimited); atoll-kv must have a limit by default.
+Usage: see kvtest.py.
+"""
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import kvtest  # noqa: E402
+from kvtest import encode, eq, poll, true  # noqa: E402
+
+CLIENTS = 200
+ROUNDS = 100
+OK = b"+OK\r\n"
+
+# The slow reader asks for at most this many bytes of replies (1024 GETs of
+# 1 MiB), which bounds the memory of a server that never drops it: atoll-kv's
+# output limit must be lower (Redis gets a 32 MB hard limit below).
+SLOW_READER_CAP = 1 << 30
+SLOW_READER_TIMEOUT = 30.0
+
+
+def test_200_clients_with_own_keys_and_a_shared_counter(s):
+    barrier = threading.Barrier(CLIENTS, timeout=kvtest.TIMEOUT * 3)
+    errors, shared_replies = [], [None] * CLIENTS
+
+    def client(n):
+        try:
+            c = kvtest.Conn(s.port, timeout=kvtest.TIMEOUT * 3)
+            barrier.wait()  # everyone connected, then all start at once
+            mine = []
+            for i in range(ROUNDS):
+                value = f"client {n} round {i}"
+                # One round is pipelined in one write: 4 commands, 4 replies.
+                c.send(encode("SET", f"own:{n}:v", value) + encode("GET", f"own:{n}:v")
+                       + encode("INCR", f"own:{n}:n") + encode("INCR", "shared"))
+                got = [c.reply() for _ in range(4)]
+                want = [OK, b"$%d\r\n%s\r\n" % (len(value), value.encode()), b":%d\r\n" % (i + 1)]
+                if got[:3] != want or not got[3].startswith(b":"):
+                    raise AssertionError(f"client {n} round {i}: {got!r}, wanted {want!r}")
+                mine.append(int(got[3][1:-2]))
+            shared_replies[n] = mine
+            c.close()
+        except Exception as e:  # collected and reported by the main thread
+            errors.append(f"client {n}: {type(e).__name__}: {e}")
+            barrier.abort()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    true(not any(t.is_alive() for t in threads), "every client thread finished")
+    eq(errors[:5], [], f"no client saw a wrong reply ({len(errors)} errors)")
+    print(f"    {CLIENTS} clients x {ROUNDS} rounds x 4 commands in "
+          f"{time.monotonic() - t0:.1f}s", flush=True)
+    c = s.conn()
+    total = CLIENTS * ROUNDS
+    eq(c.cmd("GET", "shared"), b"$%d\r\n%d\r\n" % (len(str(total)), total), "the shared counter")
+    everything = sorted(x for mine in shared_replies for x in mine)
+    eq(everything == list(range(1, total + 1)), True,
+       "the shared INCR replies are exactly 1..20000, each once")
+    for mine in shared_replies:
+        true(mine == sorted(mine), "one client's shared INCR replies increase")
+    counts = c.pipeline([("GET", f"own:{n}:n") for n in range(CLIENTS)])
+    eq(counts, [b"$3\r\n100\r\n"] * CLIENTS, "every client's own counter is 100")
+    values = c.cmd("MGET", *[f"own:{n}:v" for n in range(CLIENTS)])
+    eq(values, b"*%d\r\n" % CLIENTS + b"".join(
+        b"$%d\r\n%s\r\n" % (len(v), v.encode())
+        for v in (f"client {n} round {ROUNDS - 1}" for n in range(CLIENTS))),
+        "every client's own value is its last SET")
+    eq(c.cmd("DBSIZE"), b":%d\r\n" % (2 * CLIENTS + 1), "DBSIZE")
+
+
+def test_slow_reader_is_dropped_while_others_keep_working(s):
+    # redis-server keeps unread replies without limit unless told otherwise.
+    with s.spawn(redis_extra=["--client-output-buffer-limit", "normal 32mb 16mb 60"]) as srv:
+        c = srv.conn()
+        value = os.urandom(1 << 20)
+        eq(c.cmd("SET", "big", value), OK, "SET a 1 MiB value")
+        eq(c.cmd("SET", "small", "fine"), OK, "SET small")
+        slow = srv.conn()
+        slow_id = slow.call("CLIENT", "ID")
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stop = threading.Event()
+        sent = [0]
+
+        def flood():
+            """Pipelines GETs of the big value and never reads a reply."""
+            batch = encode("GET", "big") * 16
+            slow.sock.settimeout(1.0)
+            while not stop.is_set() and sent[0] * len(value) < SLOW_READER_CAP:
+                try:
+                    slow.sock.sendall(batch)
+                    sent[0] += 16
+                except socket.timeout:
+                    continue  # the server stopped reading for now: try again
+                except OSError:
+                    return  # dropped: reset or broken pipe
+
+        t = threading.Thread(target=flood)
+        t.start()
+        try:
+            deadline = time.monotonic() + SLOW_READER_TIMEOUT
+            rounds = 0
+            while True:
+                # Other clients keep getting correct answers meanwhile.
+                eq(c.cmd("GET", "small"), b"$4\r\nfine\r\n", "another client's GET")
+                eq(c.cmd("INCR", "other"), b":%d\r\n" % (rounds + 1), "another client's INCR")
+                rounds += 1
+                listed = c.call("CLIENT", "LIST").decode()
+                if f"id={slow_id} " not in listed:
+                    break
+                true(time.monotonic() < deadline,
+                     f"the slow reader was dropped within {SLOW_READER_TIMEOUT} s "
+                     f"({sent[0]} GETs of 1 MiB sent, cap {SLOW_READER_CAP >> 20} MiB)")
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            t.join(kvtest.TIMEOUT)
+        print(f"    slow reader dropped ({sent[0]} GETs of 1 MiB sent)", flush=True)
+        # What the slow reader gets now is some replies, then the end.
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        got = slow.read_until_closed(timeout=kvtest.TIMEOUT)
+        true(len(got) < sent[0] * (len(value) + 16), "it did not get every reply")
+        fresh = srv.conn()
+        eq(fresh.cmd("GET", "small"), b"$4\r\nfine\r\n", "a new client after the drop")
+        eq(fresh.cmd("STRLEN", "big"), b":%d\r\n" % len(value), "the big value is intact")
+        poll(lambda: f"id={slow_id} " not in fresh.call("CLIENT", "LIST").decode(),
+             "the slow reader stays gone")
+
+
+if __name__ == "__main__":
+    kvtest.main()
