@@ -226,7 +226,7 @@ static void cmd_hello(struct conn *c, int argc, const struct kv_arg *argv)
 	}
 	if (!conn_authed(c) && !authed_now) {
 		conn_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
-			      "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+			      "otherwise the HELLO AUTH <user> <pass> option can be used to "
 			      "authenticate the client and select the RESP protocol version at the "
 			      "same time");
 		return;

@@ -44,6 +44,9 @@ struct coord {
 	struct resp_out result;
 	const struct kv_command *cmd;
 	unsigned scan_shard; /* K_SCAN: the shard being scanned */
+	long long scan_count; /* K_SCAN: COUNT, default 10 */
+	long long scan_keys;  /* K_SCAN: keys gathered so far */
+	struct resp_out scan_out; /* K_SCAN: their replies, back to back */
 };
 
 static void send_op(struct conn *c, unsigned shard, uint32_t op, int db, int argc,
@@ -96,6 +99,7 @@ static void finish(struct conn *c)
 	free(co->val[1]);
 	free(co->argv);
 	resp_out_free(&co->result);
+	resp_out_free(&co->scan_out);
 	free(co);
 	conn_unblock(c, off);
 }
@@ -179,7 +183,11 @@ static void scan_reply(struct conn *c, const char *b, size_t len)
 		finish(c);
 		return;
 	}
-	if (tc == 0 && keys == 0 && co->scan_shard + 1 < n) {
+	co->scan_keys += keys;
+	resp_add_raw(&co->scan_out, p + 2, (size_t)(end - p - 2));
+	/* A finished shard with room left in the page: go on with the next
+	 * one, as Redis's single table would. */
+	if (tc == 0 && co->scan_keys < co->scan_count && co->scan_shard + 1 < n) {
 		co->scan_shard++;
 		scan_send(c, 0);
 		return;
@@ -190,7 +198,9 @@ static void scan_reply(struct conn *c, const char *b, size_t len)
 		next = co->scan_shard + 1 < n ? co->scan_shard + 1 : 0;
 	resp_add_array(&co->result, 2);
 	resp_add_bulk(&co->result, num, (size_t)snprintf(num, sizeof(num), "%llu", next));
-	resp_add_raw(&co->result, cr, (size_t)(end - cr));
+	resp_add_array(&co->result, (size_t)co->scan_keys);
+	resp_add_raw(&co->result, co->scan_out.data, co->scan_out.len);
+	resp_out_free(&co->scan_out);
 	finish(c);
 }
 
@@ -570,6 +580,12 @@ void coord_scan(struct conn *c, const struct kv_command *cmd, int argc, const st
 	co->kind = K_SCAN;
 	co->phase = P_WORK;
 	co->scan_shard = shard;
+	co->scan_count = 10;
+	for (int i = 2; i + 1 < argc; i++) {
+		if (kv_arg_is(&argv[i], "count"))
+			(void)kv_parse_ll(argv[i + 1].p, argv[i + 1].len, &co->scan_count);
+	}
+	resp_out_init(&co->scan_out, c->client.resp);
 	scan_send(c, tc);
 }
 
@@ -593,5 +609,6 @@ void coord_abandon(struct conn *c)
 	free(co->val[1]);
 	free(co->argv);
 	resp_out_free(&co->result);
+	resp_out_free(&co->scan_out);
 	free(co);
 }

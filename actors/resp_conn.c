@@ -533,15 +533,25 @@ static void emit_ready(struct conn *c)
 
 /* --- input -------------------------------------------------------------- */
 
+/* Redis's message: the name cut at 128 bytes, then the arguments quoted
+ * while the list is under 128 bytes, each cut to what is left of that. */
 static void unknown_command(struct conn *c, int argc, const struct kv_arg *argv)
 {
-	char msg[512];
-	int n = snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: ",
-			 (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].p);
+	char args[512], msg[768];
+	size_t len = 0;
 
-	for (int i = 1; i < argc && n > 0 && (size_t)n < sizeof(msg) - 140; i++)
-		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "'%.*s' ",
-			      (int)(argv[i].len > 128 ? 128 : argv[i].len), argv[i].p);
+	args[0] = '\0';
+	for (int i = 1; i < argc && len < 128; i++) {
+		int room = 128 - (int)len;
+		int k = (int)(argv[i].len < (size_t)room ? argv[i].len : (size_t)room);
+		int n = snprintf(args + len, sizeof(args) - len, "'%.*s' ", k, argv[i].p);
+
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: %s",
+		 (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].p, args);
 	conn_error(c, msg);
 }
 
@@ -732,24 +742,21 @@ static void dispatch(struct conn *c, int argc, const struct kv_arg *argv)
 
 	c->core->stats.commands++;
 	c->client.last_ms = c->now_ms;
+	/* Redis's order: unknown command, then arity, then authentication. */
 	if (cmd == NULL || (cmd->flags & KV_CMD_INTERNAL)) {
-		if (!conn_authed(c)) {
-			conn_error(c, "NOAUTH Authentication required.");
-			return;
-		}
 		unknown_command(c, argc, argv);
 		return;
 	}
 	c->client.last_cmd = cmd->name;
-	if (!conn_authed(c) && !(cmd->flags & KV_CMD_NOAUTH)) {
-		conn_error(c, "NOAUTH Authentication required.");
-		return;
-	}
 	if (!kv_command_arity_ok(cmd, argc)) {
 		char msg[96];
 
 		snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", cmd->name);
 		conn_error(c, msg);
+		return;
+	}
+	if (!conn_authed(c) && !(cmd->flags & KV_CMD_NOAUTH)) {
+		conn_error(c, "NOAUTH Authentication required.");
 		return;
 	}
 	switch (cmd->route) {

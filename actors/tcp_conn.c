@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tcp_listener.h"
@@ -48,8 +49,16 @@ static void end_with(atoll_ctx *ctx, struct atoll_tcp_conn *c, int reason, bool 
 	c->closing = true;
 	if (c->proto->close != NULL)
 		c->proto->close(ctx, c, c->state, reason);
-	if (abort)
+	if (abort) {
+		/* Reset rather than close: the kernel drops what it still holds
+		 * for a peer that does not read, instead of trying to deliver it
+		 * for minutes after we are done with it. */
+		struct linger reset = {.l_onoff = 1, .l_linger = 0};
+
+		(void)setsockopt(atoll_stream_fd(c->stream), SOL_SOCKET, SO_LINGER, &reset,
+				 sizeof(reset));
 		atoll_stream_close(ctx, c->stream);
+	}
 	else
 		atoll_stream_finish(ctx, c->stream);
 	(void)atoll_tcp_listener_conn_closed(ctx, c->listener);

@@ -107,7 +107,8 @@ void atoll_tcp_conn_close(atoll_ctx *ctx, struct atoll_tcp_conn *c);
 
 /*
  * Ends the connection at once: proto->close runs with reason, queued
- * replies are dropped, the socket closes and the actor stops. For a peer
+ * replies are dropped, the socket is reset (SO_LINGER 0: the peer sees
+ * ECONNRESET, the kernel frees what it had queued) and the actor stops. For a peer
  * that does not read (an output limit), where waiting for the queue to
  * drain would hold its memory for ever.
  */
