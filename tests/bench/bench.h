@@ -40,7 +40,11 @@
 	  bench_echo)                                                                              \
 	X("echo.epoll", "peer of echo: plain epoll echo server, same client", bench_echo_epoll)    \
 	X("file.append", "one actor appends records to an O_APPEND file, fsync policies",          \
-	  bench_file_append)
+	  bench_file_append)                                                                       \
+	X("kv", "atoll-kv vs redis-server under redis-benchmark, SET/GET at -P 1 and 16",          \
+	  bench_kv)                                                                                \
+	X("kv.scale", "atoll-kv server-side scaling: 1 reactor on 1 CPU vs K on K CPUs",           \
+	  bench_kv_scale)
 
 #define BENCH_DECLARE(name, description, function) int function(int argc, char **argv);
 BENCH_REGISTRY(BENCH_DECLARE)

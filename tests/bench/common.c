@@ -163,7 +163,10 @@ static void print_flag_help(FILE *out, const char *bench, const struct bench_com
 			snprintf(def, sizeof(def), " (default %g)", *(double *)f->value);
 			break;
 		case BENCH_FLAG_STRING:
-			snprintf(def, sizeof(def), " (default %s)", *(const char **)f->value);
+			/* NULL: no default (the help text says what happens). */
+			if (*(const char **)f->value != NULL)
+				snprintf(def, sizeof(def), " (default %s)",
+					 *(const char **)f->value);
 			break;
 		case BENCH_FLAG_BOOL:
 			break;
