@@ -69,9 +69,10 @@ enum kv_route {
 #define KV_CMD_ADMIN 0x04u    /* "admin" (DEBUG, CONFIG SET, ...) */
 #define KV_CMD_NOAUTH 0x08u   /* "no_auth": allowed before AUTH */
 #define KV_CMD_FAST 0x10u     /* "fast": O(1) or O(log n) */
-#define KV_CMD_INTERNAL 0x20u /* between actors only: clients get
-			       * "unknown command" */
-#define KV_CMD_DENYOOM 0x40u  /* "denyoom": refused over maxmemory */
+#define KV_CMD_INTERNAL                                          \
+	0x20u                /* between actors only: clients get \
+			      * "unknown command" */
+#define KV_CMD_DENYOOM 0x40u /* "denyoom": refused over maxmemory */
 
 struct kv_command {
 	const char *name; /* lower case, e.g. "getrange" */

@@ -17,13 +17,19 @@
 #include "kv_cmd.h"
 #include "kv_server.h"
 
-enum kind { FIXED, MEMORY, UINT, PASSWORD, OUTPUT_LIMIT };
+enum kind {
+	FIXED,
+	MEMORY,
+	UINT,
+	PASSWORD,
+	OUTPUT_LIMIT
+};
 
 struct setting {
 	const char *name;
 	enum kind kind;
-	size_t offset;           /* in struct kv_settings, unless FIXED */
-	unsigned long long min;  /* for UINT and MEMORY */
+	size_t offset;          /* in struct kv_settings, unless FIXED */
+	unsigned long long min; /* for UINT and MEMORY */
 	unsigned long long max;
 	const char *fixed_value; /* FIXED: NULL means computed from the server */
 };
@@ -31,27 +37,27 @@ struct setting {
 #define OFF(f) offsetof(struct kv_settings, f)
 
 static const struct setting settings[] = {
-	{"bind", FIXED, 0, 0, 0, NULL},
-	{"port", FIXED, 0, 0, 0, NULL},
-	{"databases", FIXED, 0, 0, 0, "16"},
-	{"reactors", FIXED, 0, 0, 0, NULL},
-	{"requirepass", PASSWORD, OFF(requirepass), 0, 0, NULL},
-	{"maxclients", UINT, OFF(maxclients), 1, 1000000, NULL},
-	{"proto-max-bulk-len", MEMORY, OFF(proto_max_bulk_len), 1024 * 1024, 512ull << 20, NULL},
-	{"client-query-buffer-limit", MEMORY, OFF(client_query_buffer_limit), 1024 * 1024, 1ull << 40,
-	 NULL},
-	{"client-output-buffer-limit", OUTPUT_LIMIT, OFF(client_output_limit), 0, 0, NULL},
-	{"hz", UINT, OFF(hz), 1, 500, NULL},
-	{"timeout", FIXED, 0, 0, 0, "0"},
-	{"save", FIXED, 0, 0, 0, ""},
-	{"appendonly", FIXED, 0, 0, 0, "no"},
-	{"appendfsync", FIXED, 0, 0, 0, "everysec"},
-	{"maxmemory", FIXED, 0, 0, 0, "0"},
-	{"maxmemory-policy", FIXED, 0, 0, 0, "noeviction"},
-	{"io-threads", FIXED, 0, 0, 0, "1"},
-	{"protected-mode", FIXED, 0, 0, 0, "no"},
-	{"tcp-keepalive", FIXED, 0, 0, 0, "0"},
-	{"dir", FIXED, 0, 0, 0, NULL},
+	{ "bind", FIXED, 0, 0, 0, NULL },
+	{ "port", FIXED, 0, 0, 0, NULL },
+	{ "databases", FIXED, 0, 0, 0, "16" },
+	{ "reactors", FIXED, 0, 0, 0, NULL },
+	{ "requirepass", PASSWORD, OFF(requirepass), 0, 0, NULL },
+	{ "maxclients", UINT, OFF(maxclients), 1, 1000000, NULL },
+	{ "proto-max-bulk-len", MEMORY, OFF(proto_max_bulk_len), 1024 * 1024, 512ull << 20, NULL },
+	{ "client-query-buffer-limit", MEMORY, OFF(client_query_buffer_limit), 1024 * 1024,
+	  1ull << 40, NULL },
+	{ "client-output-buffer-limit", OUTPUT_LIMIT, OFF(client_output_limit), 0, 0, NULL },
+	{ "hz", UINT, OFF(hz), 1, 500, NULL },
+	{ "timeout", FIXED, 0, 0, 0, "0" },
+	{ "save", FIXED, 0, 0, 0, "" },
+	{ "appendonly", FIXED, 0, 0, 0, "no" },
+	{ "appendfsync", FIXED, 0, 0, 0, "everysec" },
+	{ "maxmemory", FIXED, 0, 0, 0, "0" },
+	{ "maxmemory-policy", FIXED, 0, 0, 0, "noeviction" },
+	{ "io-threads", FIXED, 0, 0, 0, "1" },
+	{ "protected-mode", FIXED, 0, 0, 0, "no" },
+	{ "tcp-keepalive", FIXED, 0, 0, 0, "0" },
+	{ "dir", FIXED, 0, 0, 0, NULL },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -104,7 +110,8 @@ void kv_config_value(const struct kv_server *srv, const struct kv_settings *s, s
 		snprintf(buf, len, "%s", s->requirepass);
 		break;
 	case OUTPUT_LIMIT:
-		snprintf(buf, len, "normal %llu 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60",
+		snprintf(buf, len,
+			 "normal %llu 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60",
 			 s->client_output_limit);
 		break;
 	}
@@ -116,8 +123,8 @@ static bool parse_memory(const char *p, size_t n, unsigned long long *out)
 	static const struct {
 		const char *suffix;
 		unsigned long long mul;
-	} units[] = {{"kb", 1024}, {"mb", 1024 * 1024}, {"gb", 1024ull * 1024 * 1024},
-		     {"k", 1000},  {"m", 1000 * 1000},  {"g", 1000ull * 1000 * 1000}};
+	} units[] = { { "kb", 1024 }, { "mb", 1024 * 1024 }, { "gb", 1024ull * 1024 * 1024 },
+		      { "k", 1000 },  { "m", 1000 * 1000 },  { "g", 1000ull * 1000 * 1000 } };
 	unsigned long long mul = 1, v;
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
@@ -137,8 +144,8 @@ static bool parse_memory(const char *p, size_t n, unsigned long long *out)
 
 static int fail(char *err, size_t errlen, const char *name, const char *why)
 {
-	snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name,
-		 why);
+	snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+		 name, why);
 	return -EINVAL;
 }
 
@@ -150,7 +157,8 @@ int kv_settings_set(struct kv_settings *s, const char *name, size_t nlen, const 
 	unsigned long long v;
 
 	for (size_t i = 0; i < NSETTINGS; i++) {
-		if (strlen(settings[i].name) == nlen && strncasecmp(settings[i].name, name, nlen) == 0)
+		if (strlen(settings[i].name) == nlen &&
+		    strncasecmp(settings[i].name, name, nlen) == 0)
 			st = &settings[i];
 	}
 	if (st == NULL) {
@@ -186,8 +194,7 @@ int kv_settings_set(struct kv_settings *s, const char *name, size_t nlen, const 
 		return 0;
 	case MEMORY:
 		if (!parse_memory(val, vlen, &v))
-			return fail(err, errlen, st->name,
-				    "argument must be a memory value");
+			return fail(err, errlen, st->name, "argument must be a memory value");
 		if (v < st->min || v > st->max)
 			return fail(err, errlen, st->name, "argument must be between the limits");
 		memcpy(base + st->offset, &v, sizeof(v));

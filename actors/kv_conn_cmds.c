@@ -89,16 +89,16 @@ static bool check_sub(struct conn *c, const char *cmd, const struct subcmd *subs
 }
 
 static const struct subcmd client_subs[] = {
-	{"id", 2},	{"getname", 2}, {"info", 2},  {"setname", 3}, {"setinfo", 4},
-	{"list", -2}, {"kill", -3},   {"help", 2}, {NULL, 0},
+	{ "id", 2 },    { "getname", 2 }, { "info", 2 }, { "setname", 3 }, { "setinfo", 4 },
+	{ "list", -2 }, { "kill", -3 },   { "help", 2 }, { NULL, 0 },
 };
 
 static const struct subcmd config_subs[] = {
-	{"get", -3}, {"set", -4}, {"resetstat", 2}, {"help", 2}, {NULL, 0},
+	{ "get", -3 }, { "set", -4 }, { "resetstat", 2 }, { "help", 2 }, { NULL, 0 },
 };
 
 static const struct subcmd command_subs[] = {
-	{"count", 2}, {"info", -2}, {"docs", -2}, {"list", -2}, {"help", 2}, {NULL, 0},
+	{ "count", 2 }, { "info", -2 }, { "docs", -2 }, { "list", -2 }, { "help", 2 }, { NULL, 0 },
 };
 
 /* Constant-time comparison of a candidate with the configured password. */
@@ -127,10 +127,11 @@ static void cmd_auth(struct conn *c, int argc, const struct kv_arg *argv)
 		return;
 	}
 	if (c->core->settings.requirepass[0] == '\0') {
-		conn_error(c, argc == 2 ? "ERR AUTH <password> called without any password configured "
-					  "for the default user. Are you sure your configuration is "
-					  "correct?" :
-					  wrongpass);
+		conn_error(c,
+			   argc == 2 ? "ERR AUTH <password> called without any password configured "
+				       "for the default user. Are you sure your configuration is "
+				       "correct?"
+				     : wrongpass);
 		return;
 	}
 	if ((argc == 3 && !user_ok(&argv[1])) || !password_ok(c, &argv[argc - 1])) {
@@ -194,11 +195,15 @@ static void cmd_hello(struct conn *c, int argc, const struct kv_arg *argv)
 		for (int i = 2; i < argc; i++) {
 			if (kv_arg_is(&argv[i], "auth") && i + 2 < argc) {
 				if (!user_ok(&argv[i + 1]) || !password_ok(c, &argv[i + 2])) {
-					conn_error(c, c->core->settings.requirepass[0] ?
-							      wrongpass :
-							      "ERR AUTH <password> called without any "
-							      "password configured for the default user. "
-							      "Are you sure your configuration is correct?");
+					conn_error(
+						c,
+						c->core->settings.requirepass[0]
+							? wrongpass
+							: "ERR AUTH <password> called without any "
+							  "password configured for the default "
+							  "user. "
+							  "Are you sure your configuration is "
+							  "correct?");
 					return;
 				}
 				authed_now = true;
@@ -206,14 +211,16 @@ static void cmd_hello(struct conn *c, int argc, const struct kv_arg *argv)
 			} else if (kv_arg_is(&argv[i], "setname") && i + 1 < argc) {
 				name = &argv[++i];
 				if (!valid_name(name)) {
-					conn_error(c, "ERR Client names cannot contain spaces, newlines or "
+					conn_error(c, "ERR Client names cannot contain spaces, "
+						      "newlines or "
 						      "special characters.");
 					return;
 				}
 			} else {
 				char msg[160];
 
-				snprintf(msg, sizeof(msg), "ERR Syntax error in HELLO option '%.*s'",
+				snprintf(msg, sizeof(msg),
+					 "ERR Syntax error in HELLO option '%.*s'",
 					 (int)(argv[i].len > 64 ? 64 : argv[i].len), argv[i].p);
 				conn_error(c, msg);
 				return;
@@ -268,10 +275,10 @@ static void client_kill(struct conn *c, int argc, const struct kv_arg *argv)
 	int n = 0;
 
 	if (argc == 3) { /* old form: CLIENT KILL addr:port */
-		sub[n++] = (struct kv_arg){"addr", 4};
+		sub[n++] = (struct kv_arg){ "addr", 4 };
 		sub[n++] = argv[2];
-		sub[n++] = (struct kv_arg){"skipme", 6};
-		sub[n++] = (struct kv_arg){"no", 2};
+		sub[n++] = (struct kv_arg){ "skipme", 6 };
+		sub[n++] = (struct kv_arg){ "no", 2 };
 	} else {
 		if ((argc - 2) % 2 != 0 || argc - 2 > 28) {
 			conn_error(c, "ERR syntax error");
@@ -311,7 +318,8 @@ static void client_kill(struct conn *c, int argc, const struct kv_arg *argv)
 			sub[n++] = *v;
 		}
 	}
-	sub[n].len = (size_t)snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)c->client.id);
+	sub[n].len =
+		(size_t)snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)c->client.id);
 	sub[n++].p = idbuf;
 	conn_to_all(c, CMB_KILL, KV_OP_KILL, n, sub, argc == 3, NULL);
 }
@@ -366,11 +374,13 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			return;
 		}
 		if (!valid_name(&argv[3])) {
-			conn_error(c, dst == c->client.lib_name ?
-					      "ERR lib-name cannot contain spaces, newlines or special "
-					      "characters." :
-					      "ERR lib-ver cannot contain spaces, newlines or special "
-					      "characters.");
+			conn_error(
+				c,
+				dst == c->client.lib_name
+					? "ERR lib-name cannot contain spaces, newlines or special "
+					  "characters."
+					: "ERR lib-ver cannot contain spaces, newlines or special "
+					  "characters.");
 			return;
 		}
 		n = argv[3].len < cap - 1 ? argv[3].len : cap - 1;
@@ -397,8 +407,8 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			conn_to_all(c, CMB_TEXT, KV_OP_CLIENTS, 0, NULL, 0, NULL);
 	} else if (kv_arg_is(sub, "info") && argc == 2) {
 		char idbuf[24];
-		struct kv_arg id = {idbuf, (size_t)snprintf(idbuf, sizeof(idbuf), "%llu",
-							   (unsigned long long)c->client.id)};
+		struct kv_arg id = { idbuf, (size_t)snprintf(idbuf, sizeof(idbuf), "%llu",
+							     (unsigned long long)c->client.id) };
 
 		conn_to_all(c, CMB_TEXT, KV_OP_CLIENTS, 1, &id, 1, NULL);
 	} else if (kv_arg_is(sub, "kill")) {
@@ -409,15 +419,23 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 	} else if (kv_arg_is(sub, "help")) {
 		static const char *lines[] = {
 			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"ID", "    Return the ID of the current connection.", "GETNAME",
-			"    Return the name of the current connection.", "INFO",
+			"ID",
+			"    Return the ID of the current connection.",
+			"GETNAME",
+			"    Return the name of the current connection.",
+			"INFO",
 			"    Return information about the current client connection.",
 			"KILL <ip:port> | <option> <value> [<option> <value> [...]]",
 			"    Kill connections (ID, ADDR, LADDR, SKIPME, USER, TYPE).",
-			"LIST [ID <id> [<id> ...]]", "    Return information about client connections.",
-			"SETNAME <name>", "    Assign the name <name> to the current connection.",
-			"SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library information.",
-			"HELP", "    Print this help."};
+			"LIST [ID <id> [<id> ...]]",
+			"    Return information about client connections.",
+			"SETNAME <name>",
+			"    Assign the name <name> to the current connection.",
+			"SETINFO <LIB-NAME|LIB-VER> <value>",
+			"    Set client library information.",
+			"HELP",
+			"    Print this help."
+		};
 		struct resp_out *o = conn_reply_begin(c);
 
 		resp_add_array(o, sizeof(lines) / sizeof(lines[0]));
@@ -574,7 +592,7 @@ static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 		return;
 	if (kv_arg_is(&argv[1], "get")) {
 		size_t n = kv_config_count(), matched = 0;
-		bool hit[64] = {false};
+		bool hit[64] = { false };
 		struct resp_out *o;
 		char val[256];
 
@@ -586,7 +604,8 @@ static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 			const char *name = kv_config_name(i);
 
 			for (int a = 2; a < argc && !hit[i]; a++)
-				hit[i] = kv_glob_match(argv[a].p, argv[a].len, name, strlen(name), true);
+				hit[i] = kv_glob_match(argv[a].p, argv[a].len, name, strlen(name),
+						       true);
 			matched += hit[i];
 		}
 		o = conn_reply_begin(c);
@@ -657,8 +676,8 @@ static void cmd_debug(struct conn *c, int argc, const struct kv_arg *argv)
 			conn_error(c, "ERR out of memory");
 			return;
 		}
-		(void)atoll_send_after(c->ctx, atoll_self(c->ctx), m,
-				       (uint64_t)(secs * 1e9L) + 1, NULL);
+		(void)atoll_send_after(c->ctx, atoll_self(c->ctx), m, (uint64_t)(secs * 1e9L) + 1,
+				       NULL);
 	} else {
 		unknown_sub(c, &argv[1], "DEBUG");
 	}
@@ -686,8 +705,7 @@ static void cmd_time(struct conn *c)
 	conn_reply_end(c);
 }
 
-void conn_command(struct conn *c, const struct kv_command *cmd, int argc,
-		  const struct kv_arg *argv)
+void conn_command(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv)
 {
 	const char *n = cmd->name;
 

@@ -20,8 +20,19 @@
 
 #define CORR_COORD (1ull << 63)
 
-enum kind { K_RENAME, K_RENAMENX, K_COPY, K_MSETNX, K_LCS, K_SCAN };
-enum phase { P_LOCK, P_WORK, P_UNLOCK };
+enum kind {
+	K_RENAME,
+	K_RENAMENX,
+	K_COPY,
+	K_MSETNX,
+	K_LCS,
+	K_SCAN
+};
+enum phase {
+	P_LOCK,
+	P_WORK,
+	P_UNLOCK
+};
 
 struct coord {
 	enum kind kind;
@@ -30,8 +41,8 @@ struct coord {
 	unsigned locks[2 * 64]; /* shards to lock, ascending */
 	unsigned nlocks;
 	unsigned nlocked;
-	bool lock_sent;     /* a lock request is out, not answered */
-	unsigned waiting;   /* replies due in this step */
+	bool lock_sent;   /* a lock request is out, not answered */
+	unsigned waiting; /* replies due in this step */
 	int db, dst_db;
 	bool replace;
 	int argc;
@@ -43,16 +54,16 @@ struct coord {
 	long long sum;
 	struct resp_out result;
 	const struct kv_command *cmd;
-	unsigned scan_shard; /* K_SCAN: the shard being scanned */
-	long long scan_count; /* K_SCAN: COUNT, default 10 */
-	long long scan_keys;  /* K_SCAN: keys gathered so far */
+	unsigned scan_shard;      /* K_SCAN: the shard being scanned */
+	long long scan_count;     /* K_SCAN: COUNT, default 10 */
+	long long scan_keys;      /* K_SCAN: keys gathered so far */
 	struct resp_out scan_out; /* K_SCAN: their replies, back to back */
 };
 
 static void send_op(struct conn *c, unsigned shard, uint32_t op, int db, int argc,
 		    const struct kv_arg *argv, unsigned tag)
 {
-	struct kv_batch b = {0};
+	struct kv_batch b = { 0 };
 	atoll_msg *m;
 
 	kv_batch_begin(&b, 0, 2);
@@ -221,9 +232,9 @@ static void work(struct conn *c)
 	case K_LCS:
 		if (co->step++ == 0) {
 			send_cmd(c, shard_of(c, &a[1]), "kv.dump", co->db, 2,
-				 (struct kv_arg[]){{"kv.dump", 7}, a[1]}, 0);
+				 (struct kv_arg[]){ { "kv.dump", 7 }, a[1] }, 0);
 			send_cmd(c, shard_of(c, &a[2]), "kv.dump", co->db, 2,
-				 (struct kv_arg[]){{"kv.dump", 7}, a[2]}, 1);
+				 (struct kv_arg[]){ { "kv.dump", 7 }, a[2] }, 1);
 			return;
 		}
 		kv_lcs_reply(r, co->found[0] ? co->val[0] : NULL, co->vlen[0],
@@ -236,7 +247,7 @@ static void work(struct conn *c)
 		switch (co->step++) {
 		case 0:
 			send_cmd(c, shard_of(c, &a[1]), "kv.dump", co->db, 2,
-				 (struct kv_arg[]){{"kv.dump", 7}, a[1]}, 0);
+				 (struct kv_arg[]){ { "kv.dump", 7 }, a[1] }, 0);
 			return;
 		case 1:
 			if (!co->found[0]) {
@@ -249,14 +260,16 @@ static void work(struct conn *c)
 			}
 			if (co->kind == K_RENAMENX) {
 				send_cmd(c, shard_of(c, &a[2]), "exists", co->db, 2,
-					 (struct kv_arg[]){{"exists", 6}, a[2]}, 0);
+					 (struct kv_arg[]){ { "exists", 6 }, a[2] }, 0);
 				return;
 			}
 			co->step++;
 			/* fall through */
 		case 2: {
 			char exp[24];
-			struct kv_arg args[5] = {{"kv.restore", 10}, a[2], {co->val[0], co->vlen[0]}};
+			struct kv_arg args[5] = { { "kv.restore", 10 },
+						  a[2],
+						  { co->val[0], co->vlen[0] } };
 			int n = 4;
 
 			if (co->kind == K_RENAMENX && co->sum > 0) {
@@ -267,12 +280,12 @@ static void work(struct conn *c)
 			args[3].len = (size_t)snprintf(exp, sizeof(exp), "%lld", co->exp[0]);
 			args[3].p = exp;
 			if (co->kind == K_COPY && !co->replace)
-				args[n++] = (struct kv_arg){"NX", 2};
+				args[n++] = (struct kv_arg){ "NX", 2 };
 			co->sum = 0;
 			send_cmd(c, shard_of(c, &a[2]), "kv.restore", co->dst_db, n, args, 0);
 			if (co->kind != K_COPY)
 				send_cmd(c, shard_of(c, &a[1]), "del", co->db, 2,
-					 (struct kv_arg[]){{"del", 3}, a[1]}, 2);
+					 (struct kv_arg[]){ { "del", 3 }, a[1] }, 2);
 			return;
 		}
 		default:
@@ -302,8 +315,8 @@ static void work(struct conn *c)
 			for (unsigned i = 0; i < co->nlocks; i++) {
 				int n = 1;
 
-				sub[0] = co->step == 0 ? (struct kv_arg){"exists", 6} :
-							 (struct kv_arg){"mset", 4};
+				sub[0] = co->step == 0 ? (struct kv_arg){ "exists", 6 }
+						       : (struct kv_arg){ "mset", 4 };
 				for (int k = 0; k < pairs; k++) {
 					if (shard_of(c, &a[1 + 2 * k]) != co->locks[i])
 						continue;
@@ -311,8 +324,8 @@ static void work(struct conn *c)
 					if (co->step == 1)
 						sub[n++] = a[2 + 2 * k];
 				}
-				send_cmd(c, co->locks[i], co->step == 0 ? "exists" : "mset", co->db, n,
-					 sub, 0);
+				send_cmd(c, co->locks[i], co->step == 0 ? "exists" : "mset", co->db,
+					 n, sub, 0);
 			}
 			co->step++;
 			free(sub);
@@ -415,8 +428,7 @@ void coord_reply(struct conn *c, atoll_msg *msg)
 		work(c);
 }
 
-void coord_start(struct conn *c, const struct kv_command *cmd, int argc,
-		 const struct kv_arg *argv)
+void coord_start(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv)
 {
 	struct coord *co;
 	enum kind kind;
@@ -462,7 +474,8 @@ void coord_start(struct conn *c, const struct kv_command *cmd, int argc,
 			} else if (kv_arg_is(&argv[i], "db") && i + 1 < argc) {
 				if (!kv_parse_ll(argv[i + 1].p, argv[i + 1].len, &db)) {
 					free(co);
-					conn_error(c, "ERR value is not an integer or out of range");
+					conn_error(c,
+						   "ERR value is not an integer or out of range");
 					return;
 				}
 				if (db < 0 || db >= KV_DBS) {
@@ -518,7 +531,7 @@ void coord_start(struct conn *c, const struct kv_command *cmd, int argc,
 	p = (char *)(co->argv + argc);
 	for (int i = 0; i < argc; i++) {
 		memcpy(p, argv[i].p, argv[i].len);
-		co->argv[i] = (struct kv_arg){p, argv[i].len};
+		co->argv[i] = (struct kv_arg){ p, argv[i].len };
 		p += argv[i].len;
 	}
 	co->argc = argc;
@@ -555,7 +568,7 @@ static struct coord *coord_new(struct conn *c, const struct kv_command *cmd, int
 	p = (char *)(co->argv + argc);
 	for (int i = 0; i < argc; i++) {
 		memcpy(p, argv[i].p, argv[i].len);
-		co->argv[i] = (struct kv_arg){p, argv[i].len};
+		co->argv[i] = (struct kv_arg){ p, argv[i].len };
 		p += argv[i].len;
 	}
 	co->argc = argc;

@@ -27,7 +27,7 @@ extern "C" {
 #define KV_DBS 16
 
 /* expire_ms values besides an absolute time. */
-#define KV_NO_EXPIRE (-1)  /* the key lives until deleted */
+#define KV_NO_EXPIRE (-1)   /* the key lives until deleted */
 #define KV_KEEP_EXPIRE (-2) /* kv_set: keep the old key's expiry, if any */
 
 /* One shard's databases. Opaque. */

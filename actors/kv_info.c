@@ -112,8 +112,8 @@ static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struc
 {
 	const struct kv_server *srv = c->srv;
 	unsigned n = srv->nshards;
-	long long (*v)[KV_INFO_FIELDS] = calloc(n, sizeof(*v));
-	long long sum[KV_INFO_FIELDS] = {0};
+	long long(*v)[KV_INFO_FIELDS] = calloc(n, sizeof(*v));
+	long long sum[KV_INFO_FIELDS] = { 0 };
 	const char *sec = s->text;
 	uint64_t up = (atoll_now_ns() - srv->start_ns) / 1000000000u;
 	char h[32];
@@ -198,8 +198,8 @@ static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struc
 						v[i][KV_INFO_DB0 + 3 * db + 1];
 			}
 			if (keys > 0)
-				line(t, "db%d:keys=%lld,expires=%lld,avg_ttl=%lld", db, keys, expires,
-				     expires > 0 ? ttl_weighted / expires : 0);
+				line(t, "db%d:keys=%lld,expires=%lld,avg_ttl=%lld", db, keys,
+				     expires, expires > 0 ? ttl_weighted / expires : 0);
 		}
 		line(t, "%s", "");
 	}
@@ -209,17 +209,19 @@ static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struc
 		for (unsigned i = 0; i < n; i++)
 			line(t,
 			     "reactor%u:clients=%lld,commands=%lld,local=%lld,remote=%lld,"
-			     "batches_sent=%lld,batches_run=%lld,batch_commands=%lld,lock_waits=%lld,"
-			     "protocol_errors=%lld,output_drops=%lld,msgs_local=%lld,msgs_remote=%lld,"
+			     "batches_sent=%lld,batches_run=%lld,batch_commands=%lld,lock_waits=%"
+			     "lld,"
+			     "protocol_errors=%lld,output_drops=%lld,msgs_local=%lld,msgs_remote=%"
+			     "lld,"
 			     "doorbells=%lld,wakeups=%lld,dead_letters=%lld,used_memory=%lld",
 			     i, v[i][KV_INFO_CLIENTS], v[i][KV_INFO_COMMANDS],
 			     v[i][KV_INFO_COMMANDS_LOCAL], v[i][KV_INFO_COMMANDS_REMOTE],
 			     v[i][KV_INFO_BATCHES_SENT], v[i][KV_INFO_BATCHES_RUN],
 			     v[i][KV_INFO_BATCH_COMMANDS], v[i][KV_INFO_LOCK_WAITS],
 			     v[i][KV_INFO_PROTOCOL_ERRORS], v[i][KV_INFO_OUTPUT_DROPS],
-			     v[i][KV_INFO_MSGS_LOCAL], v[i][KV_INFO_MSGS_REMOTE], v[i][KV_INFO_DOORBELLS],
-			     v[i][KV_INFO_WAKEUPS], v[i][KV_INFO_DEAD_LETTERS],
-			     v[i][KV_INFO_USED_MEMORY]);
+			     v[i][KV_INFO_MSGS_LOCAL], v[i][KV_INFO_MSGS_REMOTE],
+			     v[i][KV_INFO_DOORBELLS], v[i][KV_INFO_WAKEUPS],
+			     v[i][KV_INFO_DEAD_LETTERS], v[i][KV_INFO_USED_MEMORY]);
 		line(t, "%s", "");
 	}
 	/* Redis ends the text without the last blank line. */

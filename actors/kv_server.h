@@ -28,13 +28,13 @@ struct kv_server;
 
 /* The settings CONFIG GET and CONFIG SET know. */
 struct kv_settings {
-	char requirepass[128];                       /* "" = no password */
-	unsigned maxclients;                         /* 10000, as Redis */
-	unsigned long long proto_max_bulk_len;       /* 512 MiB */
+	char requirepass[128];                        /* "" = no password */
+	unsigned maxclients;                          /* 10000, as Redis */
+	unsigned long long proto_max_bulk_len;        /* 512 MiB */
 	unsigned long long client_query_buffer_limit; /* 1 GiB */
-	unsigned long long client_output_limit;      /* bytes of replies queued to one
-						      * client before it is dropped */
-	unsigned hz;                                 /* active expiry runs per second */
+	unsigned long long client_output_limit;       /* bytes of replies queued to one
+						       * client before it is dropped */
+	unsigned hz;                                  /* active expiry runs per second */
 };
 
 /* Sets s to the defaults above. */
@@ -62,46 +62,46 @@ void kv_config_value(const struct kv_server *srv, const struct kv_settings *s, s
 struct kv_client {
 	struct kv_client *next;
 	struct kv_client *prev;
-	atoll_ref ref;         /* the connection actor */
-	uint64_t id;           /* CLIENT ID: unique in the server's life */
+	atoll_ref ref; /* the connection actor */
+	uint64_t id;   /* CLIENT ID: unique in the server's life */
 	int fd;
-	char addr[64];         /* "ip:port" of the peer */
-	char laddr[64];        /* "ip:port" of our side */
-	char name[64];         /* CLIENT SETNAME */
-	char lib_name[32];     /* CLIENT SETINFO LIB-NAME */
-	char lib_ver[32];      /* CLIENT SETINFO LIB-VER */
-	const char *last_cmd;  /* name of the last command (the table's), or NULL */
-	uint64_t created_ms;   /* Unix ms */
-	uint64_t last_ms;      /* Unix ms of the last command */
-	uint64_t qbuf;         /* bytes waiting in the query buffer */
-	uint64_t omem;         /* bytes of replies not yet sent */
+	char addr[64];        /* "ip:port" of the peer */
+	char laddr[64];       /* "ip:port" of our side */
+	char name[64];        /* CLIENT SETNAME */
+	char lib_name[32];    /* CLIENT SETINFO LIB-NAME */
+	char lib_ver[32];     /* CLIENT SETINFO LIB-VER */
+	const char *last_cmd; /* name of the last command (the table's), or NULL */
+	uint64_t created_ms;  /* Unix ms */
+	uint64_t last_ms;     /* Unix ms of the last command */
+	uint64_t qbuf;        /* bytes waiting in the query buffer */
+	uint64_t omem;        /* bytes of replies not yet sent */
 	int db;
-	uint8_t resp;          /* 2 or 3 */
+	uint8_t resp; /* 2 or 3 */
 	bool authenticated;
 };
 
 /* Per-core counters (INFO stats, INFO atoll). */
 struct kv_core_stats {
-	uint64_t commands;         /* commands run, by connections on this core */
-	uint64_t commands_local;   /* run directly on this core's shard */
-	uint64_t commands_remote;  /* sent to another shard in a batch */
-	uint64_t batches_sent;     /* batch messages sent by connections here */
-	uint64_t batches_run;      /* batch messages run by this core's shard */
-	uint64_t batch_commands;   /* commands in those batches */
-	uint64_t connections;      /* connections accepted */
-	uint64_t rejected;         /* refused: over maxclients */
-	uint64_t net_input;        /* bytes read from clients */
-	uint64_t net_output;       /* bytes of replies queued to clients */
-	uint64_t protocol_errors;  /* clients closed for malformed input */
-	uint64_t output_drops;     /* clients closed over the output limit */
-	uint64_t lock_waits;       /* batches deferred behind a shard lock */
+	uint64_t commands;        /* commands run, by connections on this core */
+	uint64_t commands_local;  /* run directly on this core's shard */
+	uint64_t commands_remote; /* sent to another shard in a batch */
+	uint64_t batches_sent;    /* batch messages sent by connections here */
+	uint64_t batches_run;     /* batch messages run by this core's shard */
+	uint64_t batch_commands;  /* commands in those batches */
+	uint64_t connections;     /* connections accepted */
+	uint64_t rejected;        /* refused: over maxclients */
+	uint64_t net_input;       /* bytes read from clients */
+	uint64_t net_output;      /* bytes of replies queued to clients */
+	uint64_t protocol_errors; /* clients closed for malformed input */
+	uint64_t output_drops;    /* clients closed over the output limit */
+	uint64_t lock_waits;      /* batches deferred behind a shard lock */
 };
 
 /* One reactor's part of the server. */
 struct kv_core {
 	struct kv_server *server;
 	unsigned index;
-	struct kv_store *store;    /* the shard's keyspace (set by the shard) */
+	struct kv_store *store; /* the shard's keyspace (set by the shard) */
 	struct kv_settings settings;
 	/* The connection holding this shard's lock for a command whose keys
 	 * span shards, or ATOLL_REF_NONE. Connections on this core must not run
@@ -114,9 +114,9 @@ struct kv_core {
 
 struct kv_server {
 	unsigned nshards;
-	atoll_ref *shards;       /* shards[i]: the shard actor on reactor i */
-	struct kv_core *cores;   /* [nshards] */
-	atoll_runtime *rt;       /* for INFO atoll's runtime counters */
+	atoll_ref *shards;     /* shards[i]: the shard actor on reactor i */
+	struct kv_core *cores; /* [nshards] */
+	atoll_runtime *rt;     /* for INFO atoll's runtime counters */
 	const char *bind;
 	uint16_t port;
 	const char *config_file; /* or NULL */

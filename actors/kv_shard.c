@@ -44,7 +44,7 @@ struct kv_shard {
 	struct kv_core *core;
 	struct kv_arg *argv; /* decoded arguments of the entry being run */
 	size_t argv_cap;
-	struct resp_out out; /* the reply being built */
+	struct resp_out out;  /* the reply being built */
 	atoll_msg **deferred; /* FIFO of batches waiting for the lock */
 	size_t def_head;
 	size_t def_len;
@@ -78,7 +78,7 @@ static bool batch_room(struct kv_batch *b, size_t extra)
 
 void kv_batch_begin(struct kv_batch *b, uint64_t seq, uint8_t proto)
 {
-	struct batch_head h = {.seq = seq, .proto = proto};
+	struct batch_head h = { .seq = seq, .proto = proto };
 
 	b->len = 0;
 	b->count = 0;
@@ -91,7 +91,7 @@ void kv_batch_begin(struct kv_batch *b, uint64_t seq, uint8_t proto)
 
 uint32_t kv_batch_add(struct kv_batch *b, uint32_t op, int db, int argc, const struct kv_arg *argv)
 {
-	struct entry_head e = {.op = op, .db = (uint16_t)db, .argc = (uint32_t)argc};
+	struct entry_head e = { .op = op, .db = (uint16_t)db, .argc = (uint32_t)argc };
 	size_t need = sizeof(e);
 
 	for (int i = 0; i < argc; i++)
@@ -131,8 +131,8 @@ atoll_msg *kv_batch_take(struct kv_batch *b)
 		b->count = 0;
 		return NULL;
 	}
-	atoll_msg_attach(m, b->buf, (uint32_t)b->len, (uint32_t)(b->cap > UINT32_MAX ? b->len : b->cap),
-			 release_free);
+	atoll_msg_attach(m, b->buf, (uint32_t)b->len,
+			 (uint32_t)(b->cap > UINT32_MAX ? b->len : b->cap), release_free);
 	b->buf = NULL;
 	b->len = b->cap = 0;
 	b->count = 0;
@@ -166,16 +166,17 @@ int kv_reply_view(const atoll_msg *msg, struct kv_reply_view *v)
 static void client_line(struct resp_out *o, const struct kv_client *c, uint64_t now_ms)
 {
 	char line[768];
-	int n = snprintf(line, sizeof(line),
-			 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=N db=%d "
-			 "sub=0 psub=0 ssub=0 multi=-1 qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
-			 "rbs=0 rbp=0 obl=0 oll=0 omem=%llu tot-mem=0 events=r cmd=%s user=default "
-			 "redir=-1 resp=%u lib-name=%s lib-ver=%s\n",
-			 (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name,
-			 (unsigned long long)((now_ms - c->created_ms) / 1000),
-			 (unsigned long long)((now_ms - c->last_ms) / 1000), c->db,
-			 (unsigned long long)c->qbuf, (unsigned long long)c->omem,
-			 c->last_cmd ? c->last_cmd : "NULL", c->resp, c->lib_name, c->lib_ver);
+	int n = snprintf(
+		line, sizeof(line),
+		"id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=N db=%d "
+		"sub=0 psub=0 ssub=0 multi=-1 qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
+		"rbs=0 rbp=0 obl=0 oll=0 omem=%llu tot-mem=0 events=r cmd=%s user=default "
+		"redir=-1 resp=%u lib-name=%s lib-ver=%s\n",
+		(unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name,
+		(unsigned long long)((now_ms - c->created_ms) / 1000),
+		(unsigned long long)((now_ms - c->last_ms) / 1000), c->db,
+		(unsigned long long)c->qbuf, (unsigned long long)c->omem,
+		c->last_cmd ? c->last_cmd : "NULL", c->resp, c->lib_name, c->lib_ver);
 
 	if (n > 0)
 		resp_add_raw(o, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
@@ -232,9 +233,11 @@ static void op_kill(atoll_ctx *ctx, struct kv_shard *sh, int argc, const struct 
 			if (kv_arg_is(&argv[i], "id"))
 				match = kv_parse_ull(v->p, v->len, &id) && id == c->id;
 			else if (kv_arg_is(&argv[i], "addr"))
-				match = strlen(c->addr) == v->len && memcmp(c->addr, v->p, v->len) == 0;
+				match = strlen(c->addr) == v->len &&
+					memcmp(c->addr, v->p, v->len) == 0;
 			else if (kv_arg_is(&argv[i], "laddr"))
-				match = strlen(c->laddr) == v->len && memcmp(c->laddr, v->p, v->len) == 0;
+				match = strlen(c->laddr) == v->len &&
+					memcmp(c->laddr, v->p, v->len) == 0;
 			else if (kv_arg_is(&argv[i], "user"))
 				match = v->len == 7 && memcmp(v->p, "default", 7) == 0;
 			else if (kv_arg_is(&argv[i], "type"))
@@ -255,7 +258,7 @@ static void op_info(struct kv_shard *sh)
 	const struct kv_core *core = sh->core;
 	const struct kv_core_stats *st = &core->stats;
 	struct kv_store_stats ss;
-	struct atoll_stats rs = {0};
+	struct atoll_stats rs = { 0 };
 	long long v[KV_INFO_FIELDS];
 
 	kv_store_stats(core->store, &ss);
@@ -346,7 +349,7 @@ static bool run_entry(atoll_ctx *ctx, struct kv_shard *sh, atoll_ref from, uint3
 		resp_add_error(&sh->out, "ERR internal: bad batch entry");
 		return false;
 	}
-	x = (struct kv_exec){.store = core->store, .db = db, .now_ms = now_ms, .out = &sh->out};
+	x = (struct kv_exec){ .store = core->store, .db = db, .now_ms = now_ms, .out = &sh->out };
 	cmd->exec(&x, argc, argv);
 	sh->dirty += x.dirty;
 	return false;
@@ -386,7 +389,7 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 	p += sizeof(h);
 	resp_out_free(&sh->out);
 	resp_out_init(&sh->out, h.proto == 3 ? 3 : 2);
-	rh = (struct reply_head){.seq = h.seq, .count = h.count};
+	rh = (struct reply_head){ .seq = h.seq, .count = h.count };
 	resp_add_raw(&sh->out, &rh, sizeof(rh));
 	base = sizeof(rh) + 4ull * h.count;
 	if (resp_out_reserve(&sh->out, 4ull * h.count))
@@ -408,13 +411,13 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 					break;
 				memcpy(&alen, p, 4);
 				ok = (size_t)(end - p - 4) >= alen;
-				sh->argv[a] = (struct kv_arg){.p = p + 4, .len = alen};
+				sh->argv[a] = (struct kv_arg){ .p = p + 4, .len = alen };
 				p += 4 + (ok ? alen : 0);
 			}
 		}
 		if (ok)
-			unlocked |= run_entry(ctx, sh, msg->reply_to, e.op, e.db, (int)e.argc, sh->argv,
-					      now_ms);
+			unlocked |= run_entry(ctx, sh, msg->reply_to, e.op, e.db, (int)e.argc,
+					      sh->argv, now_ms);
 		else
 			resp_add_error(&sh->out, "ERR internal: malformed batch");
 		endoff = (uint32_t)(sh->out.len - base);

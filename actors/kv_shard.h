@@ -44,13 +44,13 @@ enum kv_shard_msg {
 /* Operations a batch entry can name besides a command (whose op is its
  * index in the command table). */
 enum kv_op {
-	KV_OP_LOCK = 0xff00,   /* lock the shard for the sender; +OK */
-	KV_OP_UNLOCK,          /* release it; +OK */
-	KV_OP_INFO,            /* an array of KV_INFO_FIELDS integers */
-	KV_OP_CLIENTS,         /* CLIENT LIST lines of this core, a bulk */
-	KV_OP_KILL,            /* CLIENT KILL filters; :matched */
-	KV_OP_CONFIG,          /* name value: apply a setting; +OK */
-	KV_OP_RESETSTAT,       /* CONFIG RESETSTAT for this core; +OK */
+	KV_OP_LOCK = 0xff00, /* lock the shard for the sender; +OK */
+	KV_OP_UNLOCK,        /* release it; +OK */
+	KV_OP_INFO,          /* an array of KV_INFO_FIELDS integers */
+	KV_OP_CLIENTS,       /* CLIENT LIST lines of this core, a bulk */
+	KV_OP_KILL,          /* CLIENT KILL filters; :matched */
+	KV_OP_CONFIG,        /* name value: apply a setting; +OK */
+	KV_OP_RESETSTAT,     /* CONFIG RESETSTAT for this core; +OK */
 };
 
 /* KV_OP_INFO's integers, in order. */
@@ -73,7 +73,7 @@ enum kv_info_field {
 	KV_INFO_OUTPUT_DROPS,
 	KV_INFO_LOCK_WAITS,
 	KV_INFO_CLIENTS,
-	KV_INFO_MSGS_LOCAL,    /* runtime counters of this reactor */
+	KV_INFO_MSGS_LOCAL, /* runtime counters of this reactor */
 	KV_INFO_MSGS_REMOTE,
 	KV_INFO_DOORBELLS,
 	KV_INFO_WAKEUPS,

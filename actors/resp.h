@@ -96,9 +96,9 @@ size_t resp_value_len(const char *p, size_t n);
 /* --- request parser -------------------------------------------------- */
 
 /* Limits, as Redis's defaults: */
-#define RESP_MAX_INLINE (64u * 1024u)              /* PROTO_INLINE_MAX_SIZE */
+#define RESP_MAX_INLINE (64u * 1024u)                /* PROTO_INLINE_MAX_SIZE */
 #define RESP_MAX_BULK_DEFAULT (512ull * 1024 * 1024) /* proto-max-bulk-len */
-#define RESP_MAX_ARGS 1048576u                      /* multibulk count */
+#define RESP_MAX_ARGS 1048576u                       /* multibulk count */
 /* (Redis 7.0 itself accepts multibulk counts up to INT_MAX; 1048576 is the
  * limit Redis had before 7.0, kept here as a bound on hostile requests.) */
 

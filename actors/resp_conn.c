@@ -566,7 +566,7 @@ static bool can_run_here(const struct conn *c)
 static void run_here(struct conn *c, const struct kv_command *cmd, int argc,
 		     const struct kv_arg *argv)
 {
-	struct kv_exec x = {.store = c->core->store, .db = c->client.db, .now_ms = c->now_ms};
+	struct kv_exec x = { .store = c->core->store, .db = c->client.db, .now_ms = c->now_ms };
 
 	x.out = conn_reply_begin(c);
 	cmd->exec(&x, argc, argv);
@@ -597,7 +597,7 @@ uint32_t conn_op_of(const struct kv_command *cmd)
 }
 
 void conn_route_key(struct conn *c, const struct kv_command *cmd, int argc,
-		      const struct kv_arg *argv, unsigned shard)
+		    const struct kv_arg *argv, unsigned shard)
 {
 	struct slot *s;
 
@@ -628,7 +628,8 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 	if (step == 2 && (argc - 1) % 2 != 0) {
 		char msg[96];
 
-		snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", cmd->name);
+		snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command",
+			 cmd->name);
 		conn_error(c, msg);
 		return;
 	}
@@ -647,9 +648,9 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 		conn_route_key(c, cmd, argc, argv, first);
 		goto out;
 	}
-	combine = strcmp(cmd->name, "mget") == 0 ? CMB_MGET :
-		  strcmp(cmd->name, "mset") == 0 ? CMB_OK :
-						   CMB_SUM;
+	combine = strcmp(cmd->name, "mget") == 0   ? CMB_MGET
+		  : strcmp(cmd->name, "mset") == 0 ? CMB_OK
+						   : CMB_SUM;
 	s = conn_slot(c, combine);
 	sub = malloc((size_t)argc * sizeof(*sub));
 	if (s == NULL || sub == NULL)
@@ -674,10 +675,10 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 		}
 		if (shard == c->core->index && can_run_here(c)) {
 			struct rb *rb = c->cur;
-			struct kv_exec x = {.store = c->core->store,
-					    .db = c->client.db,
-					    .now_ms = c->now_ms,
-					    .out = &rb->local};
+			struct kv_exec x = { .store = c->core->store,
+					     .db = c->client.db,
+					     .now_ms = c->now_ms,
+					     .out = &rb->local };
 			size_t off = rb->local.len;
 
 			rb->local.proto = c->client.resp;
@@ -751,7 +752,8 @@ static void dispatch(struct conn *c, int argc, const struct kv_arg *argv)
 	if (!kv_command_arity_ok(cmd, argc)) {
 		char msg[96];
 
-		snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", cmd->name);
+		snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command",
+			 cmd->name);
 		conn_error(c, msg);
 		return;
 	}
@@ -768,7 +770,8 @@ static void dispatch(struct conn *c, int argc, const struct kv_arg *argv)
 			conn_route_key(c, cmd, argc, argv, c->core->index);
 		else
 			conn_route_key(c, cmd, argc, argv,
-				  kv_shard_of(c->srv, argv[cmd->first_key].p, argv[cmd->first_key].len));
+				       kv_shard_of(c->srv, argv[cmd->first_key].p,
+						   argv[cmd->first_key].len));
 		return;
 	case KV_ROUTE_KEYS:
 		route_keys(c, cmd, argc, argv);
@@ -827,7 +830,8 @@ static size_t parse(struct conn *c, const char *buf, size_t len)
 				return len;
 			}
 			for (size_t i = 0; i < c->parser.nargs; i++)
-				c->argv[i].p = resp_parser_arg(&c->parser, buf + off, i, &c->argv[i].len);
+				c->argv[i].p =
+					resp_parser_arg(&c->parser, buf + off, i, &c->argv[i].len);
 			dispatch(c, (int)c->parser.nargs, c->argv);
 		}
 		off += used;
@@ -980,7 +984,7 @@ static int on_open(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, const
 	c->client.fd = atoll_tcp_conn_fd(tc);
 	/* Replies answer requests: send them at once, not after Nagle's
 	 * delay. Best effort. */
-	(void)setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+	(void)setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	c->client.resp = 2;
 	c->client.created_ms = c->client.last_ms = kv_unix_ms();
 	c->core->stats.connections++;
@@ -992,8 +996,8 @@ static int on_open(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, const
 		int port = 0;
 
 		sl = sizeof(ss);
-		if ((side == 0 ? getpeername(c->client.fd, (struct sockaddr *)&ss, &sl) :
-				 getsockname(c->client.fd, (struct sockaddr *)&ss, &sl)) == 0) {
+		if ((side == 0 ? getpeername(c->client.fd, (struct sockaddr *)&ss, &sl)
+			       : getsockname(c->client.fd, (struct sockaddr *)&ss, &sl)) == 0) {
 			if (ss.ss_family == AF_INET) {
 				struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 

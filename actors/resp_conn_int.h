@@ -51,8 +51,8 @@ struct slot {
 	uint32_t nparts;
 	uint32_t first_key; /* CMB_MGET: rb->keymap[first_key .. + nkeys) */
 	uint32_t nkeys;
-	uint64_t arg;       /* CMB_SCAN: shard; CMB_KILL: old form */
-	char *text;         /* CMB_INFO: the sections asked for (owned) */
+	uint64_t arg; /* CMB_SCAN: shard; CMB_KILL: old form */
+	char *text;   /* CMB_INFO: the sections asked for (owned) */
 };
 
 struct rb {
@@ -91,14 +91,14 @@ struct conn {
 	uint32_t own_inflight;     /* batches sent to our own shard, unanswered */
 	uint64_t rb_seq;
 	uint64_t now_ms;
-	struct coord *coord;   /* a command spanning shards, in progress */
-	bool blocked;          /* parsing waits: coordinator, DEBUG SLEEP */
-	bool closing;          /* close once every reply is out */
-	bool ended;            /* tcp_conn's close ran */
-	bool counted;          /* included in srv->clients */
-	struct rb *hold_rb;    /* conn_block's rb and slot */
+	struct coord *coord; /* a command spanning shards, in progress */
+	bool blocked;        /* parsing waits: coordinator, DEBUG SLEEP */
+	bool closing;        /* close once every reply is out */
+	bool ended;          /* tcp_conn's close ran */
+	bool counted;        /* included in srv->clients */
+	struct rb *hold_rb;  /* conn_block's rb and slot */
 	uint32_t hold_slot;
-	int32_t imm_slot;      /* conn_reply_begin's slot in cur, or -1 */
+	int32_t imm_slot; /* conn_reply_begin's slot in cur, or -1 */
 	size_t imm_off;
 };
 
@@ -141,8 +141,7 @@ void conn_emit_info(struct conn *c, struct rb *rb, const struct slot *s, struct 
 void conn_wake(struct conn *c);
 
 /* kv_coord.c: commands whose keys span shards. */
-void coord_start(struct conn *c, const struct kv_command *cmd, int argc,
-		 const struct kv_arg *argv);
+void coord_start(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv);
 void coord_reply(struct conn *c, atoll_msg *msg);
 /* SCAN from server-wide cursor (shard, tc): pages from one shard at a time. */
 void coord_scan(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv,

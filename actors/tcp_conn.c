@@ -53,13 +53,12 @@ static void end_with(atoll_ctx *ctx, struct atoll_tcp_conn *c, int reason, bool 
 		/* Reset rather than close: the kernel drops what it still holds
 		 * for a peer that does not read, instead of trying to deliver it
 		 * for minutes after we are done with it. */
-		struct linger reset = {.l_onoff = 1, .l_linger = 0};
+		struct linger reset = { .l_onoff = 1, .l_linger = 0 };
 
 		(void)setsockopt(atoll_stream_fd(c->stream), SOL_SOCKET, SO_LINGER, &reset,
 				 sizeof(reset));
 		atoll_stream_close(ctx, c->stream);
-	}
-	else
+	} else
 		atoll_stream_finish(ctx, c->stream);
 	(void)atoll_tcp_listener_conn_closed(ctx, c->listener);
 	(void)atoll_stop(ctx, atoll_self(ctx));

@@ -125,7 +125,8 @@ static bool read_config(struct options *o, const char *path)
 	bool ok = true;
 
 	if (f == NULL) {
-		fprintf(stderr, "atoll-kv: cannot open config file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "atoll-kv: cannot open config file %s: %s\n", path,
+			strerror(errno));
 		return false;
 	}
 	while (ok && fgets(line, sizeof(line), f) != NULL) {
@@ -158,14 +159,14 @@ static bool read_config(struct options *o, const char *path)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"bind", required_argument, NULL, 'b'},
-		{"reactors", required_argument, NULL, 'r'},
-		{"requirepass", required_argument, NULL, 'a'},
-		{"maxclients", required_argument, NULL, 'm'},
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "reactors", required_argument, NULL, 'r' },
+		{ "requirepass", required_argument, NULL, 'a' },
+		{ "maxclients", required_argument, NULL, 'm' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct {
 		const char *name;
@@ -304,7 +305,7 @@ static int start_listener(atoll_runtime *rt, unsigned core, struct starter_args 
  * check that nobody listens there first. */
 static int check_port_free(const char *host, uint16_t port)
 {
-	struct sockaddr_storage ss = {0};
+	struct sockaddr_storage ss = { 0 };
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len;
@@ -334,9 +335,9 @@ static int check_port_free(const char *host, uint16_t port)
 int main(int argc, char **argv)
 {
 	struct options opt;
-	struct kv_server srv = {0};
+	struct kv_server srv = { 0 };
 	struct resp_conn_proto proto;
-	struct atoll_config config = {0};
+	struct atoll_config config = { 0 };
 	struct starter_args *starts = NULL;
 	atoll_runtime *rt = NULL;
 	sem_t started;
@@ -373,7 +374,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < n; i++) {
 		err = atoll_runtime_spawn(rt, &kv_shard_type, &srv, (int)i, &srv.shards[i]);
 		if (err < 0) {
-			fprintf(stderr, "atoll-kv: cannot start shard %u: %s\n", i, atoll_strerror(err));
+			fprintf(stderr, "atoll-kv: cannot start shard %u: %s\n", i,
+				atoll_strerror(err));
 			goto out;
 		}
 	}
@@ -390,10 +392,12 @@ int main(int argc, char **argv)
 		};
 
 		for (unsigned i = 0; i < n; i++) {
-			starts[i] = (struct starter_args){.listener = &listener, .started = &started};
+			starts[i] =
+				(struct starter_args){ .listener = &listener, .started = &started };
 			err = start_listener(rt, i, &starts[i]);
 			if (err < 0) {
-				fprintf(stderr, "atoll-kv: cannot listen on %s port %u (reactor %u): %s\n",
+				fprintf(stderr,
+					"atoll-kv: cannot listen on %s port %u (reactor %u): %s\n",
 					opt.bind, listener.port, i, atoll_strerror(err));
 				goto out;
 			}
@@ -402,8 +406,8 @@ int main(int argc, char **argv)
 		srv.port = listener.port;
 	}
 	printf("atoll-kv: ready on %s%s%s:%u, %u shard%s (io_uring mode: %s)\n",
-	       strchr(opt.bind, ':') ? "[" : "", opt.bind, strchr(opt.bind, ':') ? "]" : "", srv.port,
-	       n, n == 1 ? "" : "s", atoll_runtime_uring_mode(rt, 0));
+	       strchr(opt.bind, ':') ? "[" : "", opt.bind, strchr(opt.bind, ':') ? "]" : "",
+	       srv.port, n, n == 1 ? "" : "s", atoll_runtime_uring_mode(rt, 0));
 	fflush(stdout);
 	atoll_runtime_wait(rt);
 	printf("atoll-kv: stopped\n");
