@@ -36,6 +36,7 @@ struct options {
 	char bind[64];
 	unsigned port;
 	unsigned reactors; /* 0: one per CPU */
+	int idle_spin_us;  /* 0: the runtime's default; negative: never spin */
 	const char *config_file;
 	struct kv_settings settings;
 };
@@ -60,11 +61,14 @@ static void usage(FILE *out)
 		"  -m, --maxclients N      most clients connected at once (default 10000)\n"
 		"  -c, --config FILE       read settings from FILE (redis.conf style:\n"
 		"                          one \"name value\" per line, # comments)\n"
+		"  -s, --idle-spin-us N    microseconds an idle reactor polls before it\n"
+		"                          sleeps (default: the runtime's, 50 unless\n"
+		"                          reactors outnumber CPUs; -1: never)\n"
 		"  -h, --help              show this help\n"
 		"\n"
 		"Settings in a config file: port, bind, reactors, requirepass, maxclients,\n"
 		"proto-max-bulk-len, client-query-buffer-limit, client-output-buffer-limit,\n"
-		"hz. Flags given on the command line win over the file.\n",
+		"hz, idle-spin-us. Flags given on the command line win over the file.\n",
 		DEFAULT_PORT, DEFAULT_BIND);
 }
 
@@ -103,6 +107,13 @@ static bool apply(struct options *o, const char *name, const char *value, const 
 			return false;
 		}
 		strcpy(o->bind, value);
+	} else if (strcasecmp(name, "idle-spin-us") == 0) {
+		char *end;
+		long v = strtol(value, &end, 10);
+
+		if (*value == '\0' || *end != '\0' || v < -1 || v > 1000000)
+			goto bad;
+		o->idle_spin_us = v < 0 ? -1 : (int)v;
 	} else if (strcasecmp(name, "reactors") == 0) {
 		if (!parse_uint(value, ATOLL_MAX_REACTORS, &o->reactors) || o->reactors == 0)
 			goto bad;
@@ -178,7 +189,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	strcpy(o->bind, DEFAULT_BIND);
 	o->port = DEFAULT_PORT;
 	kv_settings_default(&o->settings);
-	while ((ch = getopt_long(argc, argv, "p:b:r:a:m:c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:b:r:a:m:c:s:h", longopts, NULL)) != -1) {
 		const char *name = NULL;
 
 		switch (ch) {
@@ -199,6 +210,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'c':
 			o->config_file = optarg;
+			break;
+		case 's':
+			name = "idle-spin-us";
 			break;
 		case 'h':
 			usage(stdout);
@@ -352,6 +366,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	config.reactors = opt.reactors;
+	config.idle_spin_us = opt.idle_spin_us;
 	err = atoll_runtime_start(&config, &rt);
 	if (err < 0) {
 		fprintf(stderr, "atoll-kv: cannot start the runtime: %s\n", atoll_strerror(err));
