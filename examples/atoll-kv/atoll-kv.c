@@ -176,6 +176,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "requirepass", required_argument, NULL, 'a' },
 		{ "maxclients", required_argument, NULL, 'm' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "idle-spin-us", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
