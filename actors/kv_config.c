@@ -5,7 +5,8 @@
  *
  * The table mixes settings that can change at run time with fixed facts
  * that clients ask about (redis-benchmark starts with CONFIG GET save and
- * CONFIG GET appendonly); the fixed ones answer -EPERM to a set.
+ * CONFIG GET appendonly); the fixed ones answer -EPERM to a set. A set that
+ * fails changes nothing, and its message is Redis 7.0's.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -111,20 +112,22 @@ void kv_config_value(const struct kv_server *srv, const struct kv_settings *s, s
 		break;
 	case OUTPUT_LIMIT:
 		snprintf(buf, len,
-			 "normal %llu 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60",
+			 "normal %llu 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
 			 s->client_output_limit);
 		break;
 	}
 }
 
-/* "100", "1k" (1000), "1kb" (1024), up to "gb", case-insensitive. */
+/* "100", "100b", "1k" (1000), "1kb" (1024), up to "gb", case-insensitive.
+ * The one-letter "b" comes after "kb", "mb" and "gb", which end with it. */
 static bool parse_memory(const char *p, size_t n, unsigned long long *out)
 {
 	static const struct {
 		const char *suffix;
 		unsigned long long mul;
 	} units[] = { { "kb", 1024 }, { "mb", 1024 * 1024 }, { "gb", 1024ull * 1024 * 1024 },
-		      { "k", 1000 },  { "m", 1000 * 1000 },  { "g", 1000ull * 1000 * 1000 } };
+		      { "k", 1000 },  { "m", 1000 * 1000 },  { "g", 1000ull * 1000 * 1000 },
+		      { "b", 1 } };
 	unsigned long long mul = 1, v;
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
@@ -149,6 +152,98 @@ static int fail(char *err, size_t errlen, const char *name, const char *why)
 	return -EINVAL;
 }
 
+/* Redis's message for a number outside a setting's bounds. */
+static int out_of_range(char *err, size_t errlen, const struct setting *st)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "argument must be between %llu and %llu inclusive", st->min,
+		 st->max);
+	return fail(err, errlen, st->name, why);
+}
+
+/* A buffer class name as Redis's getClientTypeByName knows it ("master"
+ * has no limits to set). */
+static bool output_class(const char *p, size_t n, bool *normal)
+{
+	static const char *const classes[] = { "normal", "slave", "replica", "pubsub" };
+
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		if (strlen(classes[i]) == n && strncasecmp(classes[i], p, n) == 0) {
+			*normal = i == 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The soft_seconds of a buffer class: an integer >= 0 ("+3" and "-0" too,
+ * as strtoll reads them). */
+static bool output_seconds(const char *p, size_t n)
+{
+	size_t i = n > 0 && (p[0] == '+' || p[0] == '-') ? 1 : 0;
+	bool negative = n > 0 && p[0] == '-';
+	unsigned long long v = 0;
+
+	if (i == n || n - i > 10)
+		return false;
+	for (; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long long)(p[i] - '0');
+	}
+	return negative ? v == 0 : v <= INT32_MAX;
+}
+
+/*
+ * CONFIG SET client-output-buffer-limit: "<class> <hard> <soft> <seconds>"
+ * repeated, split on single spaces as Redis 7.0 does (so a doubled or
+ * trailing space makes an empty argument). Every group is checked before
+ * anything is applied: a bad one leaves the setting as it was. Only the
+ * normal class's hard limit means something here.
+ */
+static int set_output_limit(struct kv_settings *s, const struct setting *st, const char *val,
+			    size_t vlen, char *err, size_t errlen)
+{
+	const char *w[4], *p = val, *end = val + vlen;
+	size_t wl[4], nwords = 0;
+	unsigned long long hard, soft, limit = s->client_output_limit;
+	bool normal;
+
+	/* Redis refuses a word count that is not a multiple of 4 before
+	 * looking at any word. No words at all is fine (and changes nothing). */
+	if (vlen > 0) {
+		nwords = 1;
+		for (size_t i = 0; i < vlen; i++)
+			nwords += val[i] == ' ';
+	}
+	if (nwords % 4 != 0)
+		return fail(err, errlen, st->name,
+			    "Wrong number of arguments in buffer limit configuration.");
+	for (size_t g = 0; g < nwords / 4; g++) {
+		for (int k = 0; k < 4; k++) {
+			const char *sp = memchr(p, ' ', (size_t)(end - p));
+
+			w[k] = p;
+			wl[k] = (size_t)((sp != NULL ? sp : end) - p);
+			p = sp != NULL ? sp + 1 : end;
+		}
+		if (!output_class(w[0], wl[0], &normal))
+			return fail(err, errlen, st->name,
+				    "Invalid client class specified in buffer limit "
+				    "configuration.");
+		if (!parse_memory(w[1], wl[1], &hard) || !parse_memory(w[2], wl[2], &soft) ||
+		    !output_seconds(w[3], wl[3]))
+			return fail(err, errlen, st->name,
+				    "Error in hard, soft or soft_seconds setting in buffer limit "
+				    "configuration.");
+		if (normal)
+			limit = hard;
+	}
+	s->client_output_limit = limit;
+	return 0;
+}
+
 int kv_settings_set(struct kv_settings *s, const char *name, size_t nlen, const char *val,
 		    size_t vlen, char *err, size_t errlen)
 {
@@ -169,10 +264,11 @@ int kv_settings_set(struct kv_settings *s, const char *name, size_t nlen, const 
 	}
 	switch (st->kind) {
 	case FIXED:
+		/* Redis names an immutable setting as the client spelt it. */
 		snprintf(err, errlen,
-			 "ERR CONFIG SET failed (possibly related to argument '%s') - can't set "
+			 "ERR CONFIG SET failed (possibly related to argument '%.*s') - can't set "
 			 "immutable config",
-			 st->name);
+			 (int)(nlen > 64 ? 64 : nlen), name);
 		return -EPERM;
 	case PASSWORD:
 		if (vlen >= sizeof(s->requirepass))
@@ -180,56 +276,29 @@ int kv_settings_set(struct kv_settings *s, const char *name, size_t nlen, const 
 		memcpy(s->requirepass, val, vlen);
 		s->requirepass[vlen] = '\0';
 		return 0;
-	case UINT:
-		if (!kv_parse_ull(val, vlen, &v))
+	case UINT: {
+		long long sv;
+		unsigned u;
+
+		/* A negative number parses, then is out of range, as in Redis. */
+		if (!kv_parse_ll(val, vlen, &sv))
 			return fail(err, errlen, st->name,
 				    "argument couldn't be parsed into an integer");
-		if (v < st->min || v > st->max)
-			return fail(err, errlen, st->name, "argument must be between the limits");
-		{
-			unsigned u = (unsigned)v;
-
-			memcpy(base + st->offset, &u, sizeof(u));
-		}
+		if (sv < 0 || (unsigned long long)sv < st->min || (unsigned long long)sv > st->max)
+			return out_of_range(err, errlen, st);
+		u = (unsigned)sv;
+		memcpy(base + st->offset, &u, sizeof(u));
 		return 0;
+	}
 	case MEMORY:
 		if (!parse_memory(val, vlen, &v))
 			return fail(err, errlen, st->name, "argument must be a memory value");
 		if (v < st->min || v > st->max)
-			return fail(err, errlen, st->name, "argument must be between the limits");
+			return out_of_range(err, errlen, st);
 		memcpy(base + st->offset, &v, sizeof(v));
 		return 0;
-	case OUTPUT_LIMIT: {
-		/* "normal <hard> <soft> <seconds> [class ...]": only the normal
-		 * class's hard limit means something here. */
-		const char *p = val, *end = val + vlen;
-
-		while (p < end) {
-			const char *w[4];
-			size_t wl[4];
-			int k;
-
-			for (k = 0; k < 4 && p < end; k++) {
-				while (p < end && *p == ' ')
-					p++;
-				w[k] = p;
-				while (p < end && *p != ' ')
-					p++;
-				wl[k] = (size_t)(p - w[k]);
-			}
-			if (k < 4 || wl[0] == 0)
-				return fail(err, errlen, st->name, "wrong number of arguments");
-			if (wl[0] == 6 && strncasecmp(w[0], "normal", 6) == 0) {
-				if (!parse_memory(w[1], wl[1], &v))
-					return fail(err, errlen, st->name,
-						    "argument must be a memory value");
-				s->client_output_limit = v;
-			}
-			while (p < end && *p == ' ')
-				p++;
-		}
-		return 0;
-	}
+	case OUTPUT_LIMIT:
+		return set_output_limit(s, st, val, vlen, err, errlen);
 	}
 	return -EINVAL;
 }
