@@ -383,10 +383,13 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 	char *buf;
 	size_t len, cap;
 
-	if (msg->len < sizeof(h))
-		return false;
-	memcpy(&h, p, sizeof(h));
-	p += sizeof(h);
+	/* Too short to say what it holds: answer with no replies (the
+	 * connection turns that into errors) rather than leave it waiting. */
+	memset(&h, 0, sizeof(h));
+	if (msg->len >= sizeof(h)) {
+		memcpy(&h, p, sizeof(h));
+		p += sizeof(h);
+	}
 	resp_out_free(&sh->out);
 	resp_out_init(&sh->out, h.proto == 3 ? 3 : 2);
 	rh = (struct reply_head){ .seq = h.seq, .count = h.count };
