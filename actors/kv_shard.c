@@ -390,6 +390,11 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 		memcpy(&h, p, sizeof(h));
 		p += sizeof(h);
 	}
+	/* A count larger than the message's length is corrupt: answered with
+	 * no replies instead of billions of errors. (A batch merely cut short
+	 * gets an error for each entry it lost.) */
+	if (h.count > msg->len)
+		h.count = 0;
 	resp_out_free(&sh->out);
 	resp_out_init(&sh->out, h.proto == 3 ? 3 : 2);
 	rh = (struct reply_head){ .seq = h.seq, .count = h.count };
@@ -405,7 +410,8 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 		if (ok) {
 			memcpy(&e, p, sizeof(e));
 			p += sizeof(e);
-			ok = argv_room(sh, e.argc ? e.argc : 1);
+			/* Each argument takes at least its length word. */
+			ok = e.argc <= (size_t)(end - p) / 4 && argv_room(sh, e.argc ? e.argc : 1);
 			for (uint32_t a = 0; ok && a < e.argc; a++) {
 				uint32_t alen;
 
