@@ -87,7 +87,8 @@ void kv_config_value(const struct kv_server *srv, const struct kv_settings *s, s
 		else if (strcmp(st->name, "bind") == 0)
 			snprintf(buf, len, "%s", srv->bind ? srv->bind : "127.0.0.1");
 		else if (strcmp(st->name, "port") == 0)
-			snprintf(buf, len, "%u", (unsigned)srv->port);
+			snprintf(buf, len, "%u",
+				 (unsigned)atomic_load_explicit(&srv->port, memory_order_relaxed));
 		else if (strcmp(st->name, "reactors") == 0)
 			snprintf(buf, len, "%u", srv->nshards);
 		else if (strcmp(st->name, "dir") == 0 && getcwd(buf, len) == NULL)

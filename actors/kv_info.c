@@ -142,7 +142,8 @@ static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struc
 		line(t, "arch_bits:%d", (int)(sizeof(void *) * 8));
 		line(t, "multiplexing_api:io_uring");
 		line(t, "process_id:%d", (int)getpid());
-		line(t, "tcp_port:%u", (unsigned)srv->port);
+		line(t, "tcp_port:%u",
+		     (unsigned)atomic_load_explicit(&srv->port, memory_order_relaxed));
 		line(t, "uptime_in_seconds:%llu", (unsigned long long)up);
 		line(t, "uptime_in_days:%llu", (unsigned long long)(up / 86400));
 		line(t, "hz:%u", c->core->settings.hz);

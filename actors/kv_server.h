@@ -118,7 +118,10 @@ struct kv_server {
 	struct kv_core *cores; /* [nshards] */
 	atoll_runtime *rt;     /* for INFO atoll's runtime counters */
 	const char *bind;
-	uint16_t port;
+	/* The port listened on, stored by the starting thread once the first
+	 * listener knows it (port 0 picks one) while connections may already
+	 * read it: relaxed, it publishes nothing else. */
+	_Atomic uint16_t port;
 	const char *config_file; /* or NULL */
 	uint64_t start_ms;       /* Unix ms at start */
 	uint64_t start_ns;       /* monotonic ns at start */

@@ -352,6 +352,11 @@ static int check_port_free(const char *host, uint16_t port)
 	return err;
 }
 
+static uint16_t listener_port(struct kv_server *srv)
+{
+	return atomic_load_explicit(&srv->port, memory_order_relaxed);
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt;
@@ -423,12 +428,13 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			listener.port = starts[i].port;
+			atomic_store_explicit(&srv.port, listener.port, memory_order_relaxed);
 		}
-		srv.port = listener.port;
 	}
 	printf("atoll-kv: ready on %s%s%s:%u, %u shard%s (io_uring mode: %s)\n",
 	       strchr(opt.bind, ':') ? "[" : "", opt.bind, strchr(opt.bind, ':') ? "]" : "",
-	       srv.port, n, n == 1 ? "" : "s", atoll_runtime_uring_mode(rt, 0));
+	       (unsigned)listener_port(&srv), n, n == 1 ? "" : "s",
+	       atoll_runtime_uring_mode(rt, 0));
 	fflush(stdout);
 	atoll_runtime_wait(rt);
 	printf("atoll-kv: stopped\n");
