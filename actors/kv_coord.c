@@ -98,13 +98,10 @@ static unsigned shard_of(struct conn *c, const struct kv_arg *k)
 	return kv_shard_of(c->srv, k->p, k->len);
 }
 
-static void finish(struct conn *c)
+static void coord_free(struct conn *c)
 {
 	struct coord *co = c->coord;
-	size_t off;
-	struct resp_out *o = conn_block_out(c, &off);
 
-	resp_add_raw(o, co->result.data, co->result.len);
 	c->coord = NULL;
 	free(co->val[0]);
 	free(co->val[1]);
@@ -112,6 +109,16 @@ static void finish(struct conn *c)
 	resp_out_free(&co->result);
 	resp_out_free(&co->scan_out);
 	free(co);
+}
+
+static void finish(struct conn *c)
+{
+	struct coord *co = c->coord;
+	size_t off;
+	struct resp_out *o = conn_block_out(c, &off);
+
+	resp_add_raw(o, co->result.data, co->result.len);
+	coord_free(c);
 	conn_unblock(c, off);
 }
 
@@ -428,126 +435,6 @@ void coord_reply(struct conn *c, atoll_msg *msg)
 		work(c);
 }
 
-void coord_start(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv)
-{
-	struct coord *co;
-	enum kind kind;
-	unsigned first, nk = 0, ks[2 * 64];
-	bool one = true;
-	size_t bytes = 0;
-	char *p;
-
-	if (strcmp(cmd->name, "rename") == 0)
-		kind = K_RENAME;
-	else if (strcmp(cmd->name, "renamenx") == 0)
-		kind = K_RENAMENX;
-	else if (strcmp(cmd->name, "copy") == 0)
-		kind = K_COPY;
-	else if (strcmp(cmd->name, "lcs") == 0)
-		kind = K_LCS;
-	else
-		kind = K_MSETNX;
-	if (kind == K_MSETNX && (argc - 1) % 2 != 0) {
-		conn_error(c, "ERR wrong number of arguments for 'msetnx' command");
-		return;
-	}
-	first = shard_of(c, &argv[1]);
-	for (int i = 1; i < argc && (kind == K_MSETNX || i <= 2); i += kind == K_MSETNX ? 2 : 1)
-		one = one && shard_of(c, &argv[i]) == first;
-	if (one) {
-		conn_route_key(c, cmd, argc, argv, first);
-		return;
-	}
-	co = calloc(1, sizeof(*co));
-	if (co == NULL) {
-		conn_error(c, "ERR out of memory");
-		return;
-	}
-	co->kind = kind;
-	co->db = co->dst_db = c->client.db;
-	if (kind == K_COPY) {
-		for (int i = 3; i < argc; i++) {
-			long long db;
-
-			if (kv_arg_is(&argv[i], "replace")) {
-				co->replace = true;
-			} else if (kv_arg_is(&argv[i], "db") && i + 1 < argc) {
-				if (!kv_parse_ll(argv[i + 1].p, argv[i + 1].len, &db)) {
-					free(co);
-					conn_error(c,
-						   "ERR value is not an integer or out of range");
-					return;
-				}
-				if (db < 0 || db >= KV_DBS) {
-					free(co);
-					conn_error(c, "ERR DB index is out of range");
-					return;
-				}
-				co->dst_db = (int)db;
-				i++;
-			} else {
-				free(co);
-				conn_error(c, "ERR syntax error");
-				return;
-			}
-		}
-	} else if ((kind == K_RENAME || kind == K_RENAMENX) && argc != 3) {
-		free(co);
-		conn_error(c, "ERR syntax error");
-		return;
-	}
-	/* The shards to lock, ascending, without repeats. */
-	if (kind != K_LCS) {
-		for (int i = 1; i < argc && (kind == K_MSETNX || i <= 2);
-		     i += kind == K_MSETNX ? 2 : 1) {
-			unsigned s = shard_of(c, &argv[i]);
-			bool seen = false;
-
-			for (unsigned k = 0; k < nk; k++)
-				seen = seen || ks[k] == s;
-			if (!seen && nk < sizeof(ks) / sizeof(ks[0]))
-				ks[nk++] = s;
-		}
-		for (unsigned i = 1; i < nk; i++) {
-			for (unsigned k = i; k > 0 && ks[k - 1] > ks[k]; k--) {
-				unsigned t = ks[k];
-
-				ks[k] = ks[k - 1];
-				ks[k - 1] = t;
-			}
-		}
-		memcpy(co->locks, ks, nk * sizeof(ks[0]));
-		co->nlocks = nk;
-	}
-	for (int i = 0; i < argc; i++)
-		bytes += argv[i].len;
-	co->argv = malloc((size_t)argc * sizeof(*co->argv) + bytes);
-	if (co->argv == NULL || !conn_block(c)) {
-		free(co->argv);
-		free(co);
-		conn_error(c, "ERR out of memory");
-		return;
-	}
-	p = (char *)(co->argv + argc);
-	for (int i = 0; i < argc; i++) {
-		memcpy(p, argv[i].p, argv[i].len);
-		co->argv[i] = (struct kv_arg){ p, argv[i].len };
-		p += argv[i].len;
-	}
-	co->argc = argc;
-	co->cmd = cmd;
-	resp_out_init(&co->result, c->client.resp);
-	c->coord = co;
-	/* The client's earlier commands go first. */
-	conn_flush_builders(c);
-	if (co->nlocks > 0) {
-		co->phase = P_LOCK;
-		lock_next(c);
-	} else {
-		start_work(c);
-	}
-}
-
 static struct coord *coord_new(struct conn *c, const struct kv_command *cmd, int argc,
 			       const struct kv_arg *argv)
 {
@@ -579,6 +466,101 @@ static struct coord *coord_new(struct conn *c, const struct kv_command *cmd, int
 	/* The client's earlier commands go first. */
 	conn_flush_builders(c);
 	return co;
+}
+
+void coord_start(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv)
+{
+	struct coord *co;
+	enum kind kind;
+	unsigned first, nk = 0, ks[2 * 64];
+	bool one = true, replace = false;
+	int dst_db = c->client.db;
+
+	if (strcmp(cmd->name, "rename") == 0)
+		kind = K_RENAME;
+	else if (strcmp(cmd->name, "renamenx") == 0)
+		kind = K_RENAMENX;
+	else if (strcmp(cmd->name, "copy") == 0)
+		kind = K_COPY;
+	else if (strcmp(cmd->name, "lcs") == 0)
+		kind = K_LCS;
+	else
+		kind = K_MSETNX;
+	if (kind == K_MSETNX && (argc - 1) % 2 != 0) {
+		conn_error(c, "ERR wrong number of arguments for 'msetnx' command");
+		return;
+	}
+	first = shard_of(c, &argv[1]);
+	for (int i = 1; i < argc && (kind == K_MSETNX || i <= 2); i += kind == K_MSETNX ? 2 : 1)
+		one = one && shard_of(c, &argv[i]) == first;
+	if (one) {
+		conn_route_key(c, cmd, argc, argv, first);
+		return;
+	}
+	if (kind == K_COPY) {
+		for (int i = 3; i < argc; i++) {
+			long long db;
+
+			if (kv_arg_is(&argv[i], "replace")) {
+				replace = true;
+			} else if (kv_arg_is(&argv[i], "db") && i + 1 < argc) {
+				if (!kv_parse_ll(argv[i + 1].p, argv[i + 1].len, &db)) {
+					conn_error(c,
+						   "ERR value is not an integer or out of range");
+					return;
+				}
+				if (db < 0 || db >= KV_DBS) {
+					conn_error(c, "ERR DB index is out of range");
+					return;
+				}
+				dst_db = (int)db;
+				i++;
+			} else {
+				conn_error(c, "ERR syntax error");
+				return;
+			}
+		}
+	} else if ((kind == K_RENAME || kind == K_RENAMENX) && argc != 3) {
+		conn_error(c, "ERR syntax error");
+		return;
+	}
+	/* The shards to lock, ascending, without repeats. */
+	if (kind != K_LCS) {
+		for (int i = 1; i < argc && (kind == K_MSETNX || i <= 2);
+		     i += kind == K_MSETNX ? 2 : 1) {
+			unsigned s = shard_of(c, &argv[i]);
+			bool seen = false;
+
+			for (unsigned k = 0; k < nk; k++)
+				seen = seen || ks[k] == s;
+			if (!seen && nk < sizeof(ks) / sizeof(ks[0]))
+				ks[nk++] = s;
+		}
+		for (unsigned i = 1; i < nk; i++) {
+			for (unsigned k = i; k > 0 && ks[k - 1] > ks[k]; k--) {
+				unsigned t = ks[k];
+
+				ks[k] = ks[k - 1];
+				ks[k - 1] = t;
+			}
+		}
+	}
+	co = coord_new(c, cmd, argc, argv);
+	if (co == NULL) {
+		conn_error(c, "ERR out of memory");
+		return;
+	}
+	co->kind = kind;
+	co->replace = replace;
+	co->dst_db = dst_db;
+	memcpy(co->locks, ks, nk * sizeof(ks[0]));
+	co->nlocks = nk;
+	if (co->nlocks > 0) {
+		co->phase = P_LOCK;
+		lock_next(c);
+	} else {
+		start_work(c);
+	}
 }
 
 void coord_scan(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv,
@@ -617,11 +599,5 @@ void coord_abandon(struct conn *c)
 		for (unsigned i = 0; i < held && i < co->nlocks; i++)
 			send_op(c, co->locks[i], KV_OP_UNLOCK, 0, 0, NULL, 0);
 	}
-	c->coord = NULL;
-	free(co->val[0]);
-	free(co->val[1]);
-	free(co->argv);
-	resp_out_free(&co->result);
-	resp_out_free(&co->scan_out);
-	free(co);
+	coord_free(c);
 }
