@@ -141,6 +141,29 @@ int atoll_tcp_listener_conn_closed(atoll_ctx *ctx, atoll_ref listener);
  */
 extern const struct atoll_actor_type atoll_tcp_listener_type;
 
+/*
+ * Starts a listener on every reactor of rt with args, from a thread outside
+ * the runtime (typically main, after atoll_runtime_start), and waits for each
+ * in turn, at most timeout_ms (0: 10 s) per reactor. Reactor 0's goes first,
+ * so that with args->port 0 the others join the port the kernel chose for it.
+ * args is copied; conn_type and conn_arg must outlive the listeners. Returns
+ * 0 with *port (if not NULL) the port listened on, or the first listener's
+ * error (-EADDRINUSE, -EACCES, -EINVAL, -ETIMEDOUT, ...) with *failed_core
+ * (if not NULL) the reactor it came from; listeners already started keep
+ * running (stopping the runtime stops them).
+ */
+int atoll_tcp_listener_start_all(atoll_runtime *rt, const struct atoll_tcp_listener_args *args,
+				 unsigned timeout_ms, uint16_t *port, unsigned *failed_core);
+
+/*
+ * Checks that nobody listens on host:port (NULL: 127.0.0.1) by binding a
+ * socket there without SO_REUSEPORT. Listeners bind with SO_REUSEPORT, which
+ * joins another process's listening socket silently: call this first when
+ * that matters. Returns 0, -EADDRINUSE, -EINVAL (not an address literal) or
+ * another -errno. Any thread.
+ */
+int atoll_tcp_port_free(const char *host, uint16_t port);
+
 #ifdef __cplusplus
 }
 #endif

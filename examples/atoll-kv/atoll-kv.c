@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
-#include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,7 @@
 
 #define DEFAULT_PORT 6379u
 #define DEFAULT_BIND "127.0.0.1"
-#define START_TIMEOUT_S 10
+#define START_TIMEOUT_MS 10000u
 
 struct options {
 	char bind[64];
@@ -248,110 +247,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
-/* --- starting the listeners ---------------------------------------------- */
-
-struct starter_args {
-	const struct atoll_tcp_listener_args *listener;
-	sem_t *started;
-	int err;
-	uint16_t port;
-};
-
-struct starter {
-	struct starter_args *args;
-};
-
-static void starter_finish(atoll_ctx *ctx, struct starter *self, int err, uint16_t port)
-{
-	self->args->err = err;
-	self->args->port = port;
-	sem_post(self->args->started);
-	atoll_stop(ctx, atoll_self(ctx));
-}
-
-static int starter_init(atoll_ctx *ctx, void *state, const void *arg)
-{
-	struct starter *self = state;
-	atoll_ref listener;
-	atoll_msg *ask;
-	int err;
-
-	self->args = (struct starter_args *)(uintptr_t)arg;
-	err = atoll_spawn(ctx, &atoll_tcp_listener_type, self->args->listener, ATOLL_HERE,
-			  &listener);
-	if (err == 0) {
-		ask = atoll_msg_new(ATOLL_TCP_LISTENER_INFO, 0);
-		err = ask != NULL ? atoll_ask(ctx, listener, ask, NULL) : -ENOMEM;
-	}
-	if (err < 0)
-		starter_finish(ctx, self, err, 0);
-	return 0;
-}
-
-static void starter_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
-{
-	struct atoll_tcp_listener_info info;
-
-	if (msg->type != ATOLL_TCP_LISTENER_INFO_REPLY || msg->len < sizeof(info))
-		return;
-	memcpy(&info, msg->data, sizeof(info));
-	starter_finish(ctx, state, 0, info.port);
-}
-
-static const struct atoll_actor_type starter_type = {
-	.name = "kv_starter",
-	.state_size = sizeof(struct starter),
-	.init = starter_init,
-	.receive = starter_receive,
-};
-
-static int start_listener(atoll_runtime *rt, unsigned core, struct starter_args *args)
-{
-	struct timespec deadline;
-	int err = atoll_runtime_spawn(rt, &starter_type, args, (int)core, NULL);
-
-	if (err < 0)
-		return err;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += START_TIMEOUT_S;
-	while (sem_timedwait(args->started, &deadline) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return args->err;
-}
-
-/* SO_REUSEPORT would silently share a port another server already holds:
- * check that nobody listens there first. */
-static int check_port_free(const char *host, uint16_t port)
-{
-	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-	int fd, one = 1, err = 0;
-
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(port);
-		len = sizeof(*in4);
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		len = sizeof(*in6);
-	} else {
-		return -EINVAL;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static uint16_t listener_port(struct kv_server *srv)
 {
 	return atomic_load_explicit(&srv->port, memory_order_relaxed);
@@ -363,15 +258,13 @@ int main(int argc, char **argv)
 	struct kv_server srv = { 0 };
 	struct resp_conn_proto proto;
 	struct atoll_config config = { 0 };
-	struct starter_args *starts = NULL;
 	atoll_runtime *rt = NULL;
-	sem_t started;
 	unsigned n;
 	int code = parse_options(argc, argv, &opt), err;
 
 	if (code >= 0)
 		return code;
-	if (opt.port != 0 && (err = check_port_free(opt.bind, (uint16_t)opt.port)) < 0) {
+	if (opt.port != 0 && (err = atoll_tcp_port_free(opt.bind, (uint16_t)opt.port)) < 0) {
 		fprintf(stderr, "atoll-kv: cannot listen on %s port %u: %s\n", opt.bind, opt.port,
 			atoll_strerror(err));
 		return 1;
@@ -385,7 +278,6 @@ int main(int argc, char **argv)
 	}
 	n = atoll_runtime_reactors(rt);
 	code = 1;
-	sem_init(&started, 0, 0);
 	if (kv_server_init(&srv, n, &opt.settings) < 0)
 		goto oom;
 	srv.rt = rt;
@@ -406,9 +298,6 @@ int main(int argc, char **argv)
 		}
 	}
 	resp_conn_proto_init(&proto, &srv);
-	starts = calloc(n, sizeof(*starts));
-	if (starts == NULL)
-		goto oom;
 	{
 		struct atoll_tcp_listener_args listener = {
 			.host = opt.bind,
@@ -416,20 +305,17 @@ int main(int argc, char **argv)
 			.conn_type = &atoll_tcp_conn_type,
 			.conn_arg = &proto.tcp,
 		};
+		uint16_t port = 0;
+		unsigned failed = 0;
 
-		for (unsigned i = 0; i < n; i++) {
-			starts[i] =
-				(struct starter_args){ .listener = &listener, .started = &started };
-			err = start_listener(rt, i, &starts[i]);
-			if (err < 0) {
-				fprintf(stderr,
-					"atoll-kv: cannot listen on %s port %u (reactor %u): %s\n",
-					opt.bind, listener.port, i, atoll_strerror(err));
-				goto out;
-			}
-			listener.port = starts[i].port;
-			atomic_store_explicit(&srv.port, listener.port, memory_order_relaxed);
+		/* SIGINT meanwhile stops the runtime, and the starters with it. */
+		err = atoll_tcp_listener_start_all(rt, &listener, START_TIMEOUT_MS, &port, &failed);
+		if (err < 0) {
+			fprintf(stderr, "atoll-kv: cannot listen on %s port %u (reactor %u): %s\n",
+				opt.bind, opt.port, failed, atoll_strerror(err));
+			goto out;
 		}
+		atomic_store_explicit(&srv.port, port, memory_order_relaxed);
 	}
 	printf("atoll-kv: ready on %s%s%s:%u, %u shard%s (io_uring mode: %s)\n",
 	       strchr(opt.bind, ':') ? "[" : "", opt.bind, strchr(opt.bind, ':') ? "]" : "",
@@ -445,7 +331,5 @@ oom:
 out:
 	atoll_runtime_destroy(rt);
 	kv_server_destroy(&srv);
-	sem_destroy(&started);
-	free(starts);
 	return code;
 }

@@ -13,7 +13,6 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,94 +145,6 @@ static const struct atoll_actor_type echo_conn_type = {
 	.stop = conn_stop,
 };
 
-/* --- starting a listener on each reactor --------------------------------- */
-
-/*
- * One per reactor, in main. The starter on that reactor spawns the listener
- * there (so that its init error is known), asks it for its port, fills in
- * err and port and posts `started`; main reads them after sem_wait, which
- * orders the writes before the reads.
- */
-struct starter_args {
-	const struct atoll_tcp_listener_args *listener;
-	sem_t *started;
-	int err;
-	uint16_t port;
-};
-
-struct starter {
-	struct starter_args *args;
-};
-
-static void starter_finish(atoll_ctx *ctx, struct starter *self, int err, uint16_t port)
-{
-	self->args->err = err;
-	self->args->port = port;
-	sem_post(self->args->started);
-	/* Its work is done; the listener lives on. */
-	atoll_stop(ctx, atoll_self(ctx));
-}
-
-static int starter_init(atoll_ctx *ctx, void *state, const void *arg)
-{
-	struct starter *self = state;
-	atoll_ref listener;
-	atoll_msg *ask;
-	int err;
-
-	/* main's struct, not const: the starter writes its results there. */
-	self->args = (struct starter_args *)arg;
-	err = atoll_spawn(ctx, &atoll_tcp_listener_type, self->args->listener, ATOLL_HERE,
-			  &listener);
-	if (err == 0) {
-		ask = atoll_msg_new(ATOLL_TCP_LISTENER_INFO, 0);
-		err = ask != NULL ? atoll_ask(ctx, listener, ask, NULL) : -ENOMEM;
-	}
-	if (err < 0)
-		starter_finish(ctx, self, err, 0);
-	return 0;
-}
-
-static void starter_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
-{
-	struct starter *self = state;
-	struct atoll_tcp_listener_info info;
-
-	if (msg->type != ATOLL_TCP_LISTENER_INFO_REPLY || msg->len < sizeof(info))
-		return;
-	memcpy(&info, msg->data, sizeof(info));
-	starter_finish(ctx, self, 0, info.port);
-}
-
-static const struct atoll_actor_type starter_type = {
-	.name = "echo_starter",
-	.state_size = sizeof(struct starter),
-	.init = starter_init,
-	.receive = starter_receive,
-};
-
-/*
- * Starts the listener of reactor `core` and waits for it. Returns 0 with
- * args->port set, or -errno (-ETIMEDOUT if the reactor did not answer).
- */
-static int start_listener(atoll_runtime *rt, unsigned core, struct starter_args *args)
-{
-	struct timespec deadline;
-	atoll_ref starter;
-	int err;
-
-	err = atoll_runtime_spawn(rt, &starter_type, args, (int)core, &starter);
-	if (err < 0)
-		return err;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += START_TIMEOUT_S;
-	while (sem_timedwait(args->started, &deadline) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return args->err;
-}
-
 /* --- options and main ---------------------------------------------------- */
 
 struct options {
@@ -362,73 +273,6 @@ static int parse_options(int argc, char **argv, struct options *opt)
  * bind tells. Another process may still take the port between the check and
  * the listeners' bind; then both share it, as without the check.
  */
-static int check_port_free(const char *host, uint16_t port)
-{
-	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-	int fd, one = 1, err = 0;
-
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(port);
-		len = sizeof(*in4);
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		len = sizeof(*in6);
-	} else {
-		return -EINVAL;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* SO_REUSEADDR, as the listeners set it: connections of an earlier
-	 * run in TIME_WAIT do not count as the port being in use. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-/*
- * Starts a listener on every reactor: reactor 0's first, so that with port 0
- * the others can join the port the kernel chose for it. starts has one entry
- * per reactor and must outlive the runtime (a starter that missed the
- * deadline may still write to it). Returns 0 with *port set, or 1 after
- * printing why not.
- */
-static int start_listeners(atoll_runtime *rt, const struct options *opt, sem_t *started,
-			   struct starter_args *starts, uint16_t *port)
-{
-	unsigned reactors = atoll_runtime_reactors(rt);
-	struct atoll_tcp_listener_args listener = {
-		.host = opt->bind,
-		.port = opt->port,
-		.max_connections = opt->max_connections,
-		.conn_type = &echo_conn_type,
-	};
-
-	for (unsigned core = 0; core < reactors; core++) {
-		int err;
-
-		starts[core] = (struct starter_args){ .listener = &listener, .started = started };
-		err = start_listener(rt, core, &starts[core]);
-		if (err < 0) {
-			fprintf(stderr, "echo: cannot listen on %s port %u (reactor %u): %s\n",
-				opt->bind, listener.port, core, atoll_strerror(err));
-			return 1;
-		}
-		/* Reactor 0's listener has bound its port, and no listener
-		 * reads this struct after its init: the others may join. */
-		listener.port = starts[core].port;
-	}
-	*port = listener.port;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct options opt;
@@ -436,7 +280,7 @@ int main(int argc, char **argv)
 
 	if (code >= 0)
 		return code;
-	int err = opt.port != 0 ? check_port_free(opt.bind, opt.port) : 0;
+	int err = opt.port != 0 ? atoll_tcp_port_free(opt.bind, opt.port) : 0;
 	if (err < 0) {
 		fprintf(stderr, "echo: cannot listen on %s port %u: %s\n", opt.bind, opt.port,
 			atoll_strerror(err));
@@ -452,18 +296,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	unsigned reactors = atoll_runtime_reactors(rt);
-	struct starter_args *starts = calloc(reactors, sizeof(*starts));
-	sem_t started;
+	unsigned reactors = atoll_runtime_reactors(rt), failed = 0;
+	struct atoll_tcp_listener_args listener = {
+		.host = opt.bind,
+		.port = opt.port,
+		.max_connections = opt.max_connections,
+		.conn_type = &echo_conn_type,
+	};
 	uint16_t port;
 
-	sem_init(&started, 0, 0);
-	if (starts == NULL || start_listeners(rt, &opt, &started, starts, &port) != 0) {
-		if (starts == NULL)
-			fprintf(stderr, "echo: out of memory\n");
+	err = atoll_tcp_listener_start_all(rt, &listener, START_TIMEOUT_S * 1000u, &port, &failed);
+	if (err < 0) {
+		fprintf(stderr, "echo: cannot listen on %s port %u (reactor %u): %s\n", opt.bind,
+			opt.port, failed, atoll_strerror(err));
 		atoll_runtime_destroy(rt);
-		sem_destroy(&started);
-		free(starts);
 		return 1;
 	}
 	bool ipv6 = strchr(opt.bind, ':') != NULL;
@@ -485,8 +331,6 @@ int main(int argc, char **argv)
 			enobufs += stats.enobufs;
 	}
 	atoll_runtime_destroy(rt);
-	sem_destroy(&started);
-	free(starts);
 	printf("echo: stopped (receive buffers ran out %" PRIu64 " time%s)\n", enobufs,
 	       enobufs == 1 ? "" : "s");
 	return 0;

@@ -383,6 +383,71 @@ static void tcp_listener_refuses_connections_over_max_and_accepts_again_later(vo
 	stop_and_check(&s);
 }
 
+static void tcp_listener_start_all_listens_on_every_reactor_and_the_port_is_taken(void **state)
+{
+	struct atoll_config cfg = { .reactors = 2, .no_signals = true };
+	struct atoll_tcp_listener_args args = {
+		.port = 0,
+		.conn_type = &atoll_tcp_conn_type,
+		.conn_arg = &raw_proto,
+	};
+	atoll_runtime *rt;
+	uint16_t port = 0;
+	unsigned failed = 99;
+	int fds[8];
+
+	(void)state;
+	atomic_store(&closes, 0);
+	rt = start_runtime(&cfg);
+	assert_int_equal(atoll_tcp_listener_start_all(rt, &args, 0, &port, &failed), 0);
+	assert_true(port != 0);
+	assert_int_equal(failed, 99);
+	/* Our listeners hold it now: a plain bind there must fail. */
+	assert_int_equal(atoll_tcp_port_free("127.0.0.1", port), -EADDRINUSE);
+	for (int i = 0; i < 8; i++) {
+		char b = (char)('a' + i), back = 0;
+
+		fds[i] = dial(port);
+		send_all(fds[i], &b, 1);
+		recv_exact(fds[i], &back, 1);
+		assert_int_equal(back, toupper(b)); /* raw_proto upper-cases */
+	}
+	for (int i = 0; i < 8; i++)
+		close(fds[i]);
+	atoll_runtime_stop(rt);
+	assert_int_equal(wait_runtime(rt), 0);
+	for (unsigned core = 0; core < 2; core++)
+		assert_int_equal(read_stats(rt, core).io_inflight, 0);
+	destroy_runtime(rt);
+	/* After the stop the port is free again. */
+	assert_int_equal(atoll_tcp_port_free(NULL, port), 0);
+	assert_no_check_failures();
+}
+
+static void tcp_listener_start_all_reports_the_first_failure_and_its_reactor(void **state)
+{
+	struct atoll_config cfg = { .reactors = 2, .no_signals = true };
+	struct atoll_tcp_listener_args args = {
+		.host = "not-an-address",
+		.conn_type = &atoll_tcp_conn_type,
+		.conn_arg = &raw_proto,
+	};
+	atoll_runtime *rt;
+	uint16_t port = 7;
+	unsigned failed = 99;
+
+	(void)state;
+	assert_int_equal(atoll_tcp_port_free("not-an-address", 80), -EINVAL);
+	rt = start_runtime(&cfg);
+	assert_int_equal(atoll_tcp_listener_start_all(rt, &args, 0, &port, &failed), -EINVAL);
+	assert_int_equal(failed, 0);
+	assert_int_equal(port, 7);
+	atoll_runtime_stop(rt);
+	assert_int_equal(wait_runtime(rt), 0);
+	destroy_runtime(rt);
+	assert_no_check_failures();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +465,12 @@ int main(void)
 		cmocka_unit_test_teardown(tcp_conn_raw_echoes_every_byte, destroy_leftovers),
 		cmocka_unit_test_teardown(
 			tcp_listener_refuses_connections_over_max_and_accepts_again_later,
+			destroy_leftovers),
+		cmocka_unit_test_teardown(
+			tcp_listener_start_all_listens_on_every_reactor_and_the_port_is_taken,
+			destroy_leftovers),
+		cmocka_unit_test_teardown(
+			tcp_listener_start_all_reports_the_first_failure_and_its_reactor,
 			destroy_leftovers),
 	};
 
