@@ -393,12 +393,16 @@ static void check_replies(unsigned c, const struct request *r, const struct byte
 /* Parses ":<n>\r\n" at *p, advancing it. */
 static long long parse_int(const char **p, const char *end)
 {
-	char *e;
+	const char *e;
 	long long v;
 
+	/* The reply is not NUL-terminated: no strtoll (ASan's strict string
+	 * checks read on to the NUL). */
 	assert_true(*p < end && **p == ':');
-	v = strtoll(*p + 1, &e, 10);
-	assert_true(e + 2 <= end && e[0] == '\r' && e[1] == '\n');
+	e = memchr(*p, '\r', (size_t)(end - *p));
+	assert_non_null(e);
+	assert_true(kv_parse_ll(*p + 1, (size_t)(e - *p - 1), &v));
+	assert_true(e + 2 <= end && e[1] == '\n');
 	*p = e + 2;
 	return v;
 }
