@@ -18,8 +18,6 @@
 
 #include "resp_conn_int.h"
 
-#define CORR_COORD (1ull << 63)
-
 enum kind {
 	K_RENAME,
 	K_RENAMENX,

@@ -4,7 +4,7 @@
  * commands the connection runs itself) and kv_coord.c (commands whose keys
  * span shards). Private to those files.
  *
- * Output order: replies that can be written at once go straight to `out`
+ * Output order (resp_conn_reply.c): replies that can be written at once go straight to `out`
  * while nothing is pending. From the first command of a read that has to
  * wait (a shard's reply, a lock), that read gets a struct rb and each of
  * its commands a slot; a slot's reply is made of parts (bytes written here,
@@ -102,12 +102,22 @@ struct conn {
 	size_t imm_off;
 };
 
+/* corr of a batch: the rb's sequence number and the batch's number in it;
+ * batches of a coordinated command carry CORR_COORD instead. */
+#define CORR_BNO_BITS 20
+#define CORR_COORD (1ull << 63)
+
 /* Message types the connection sends itself. */
 enum conn_msg {
 	CONN_MSG_WAKE = ATOLL_MSG_USER + 0x380, /* DEBUG SLEEP is over */
 };
 
-/* resp_conn.c */
+/* resp_conn_reply.c: rbs, slots, parts, batches and ordered output. */
+void conn_grow(void **p, uint32_t *cap, uint32_t need, size_t elem, bool *ok);
+struct part *conn_new_part(struct rb *rb, struct slot *s);
+void conn_rb_destroy(struct rb *rb);
+/* Writes out every rb at the head that has all its parts, then sends. */
+void conn_emit_ready(struct conn *c);
 struct resp_out *conn_reply_begin(struct conn *c);
 void conn_reply_end(struct conn *c);
 struct rb *conn_rb(struct conn *c);
@@ -123,10 +133,12 @@ void conn_flush_builders(struct conn *c);
 bool conn_block(struct conn *c);
 /* Where the blocking command writes its reply; *off marks its start. */
 struct resp_out *conn_block_out(struct conn *c, size_t *off);
-/* The reply is written from off: release the slot and go on parsing. */
-void conn_unblock(struct conn *c, size_t off);
 void conn_error(struct conn *c, const char *err);
 bool conn_authed(const struct conn *c);
+
+/* resp_conn.c: input, routing, the connection's life. */
+/* The reply is written from off: release the slot and go on parsing. */
+void conn_unblock(struct conn *c, size_t off);
 /* The batch op of a command: its index in the table. */
 uint32_t conn_op_of(const struct kv_command *cmd);
 /* Runs cmd on shard: here if it is ours and allowed, else in a batch. */
