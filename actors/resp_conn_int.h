@@ -1,10 +1,10 @@
 /*
  * resp_conn_int.h - the connection actor's state, shared by its parts:
- * resp_conn.c (input, routing, ordered output), kv_conn_cmds.c (the
- * commands the connection runs itself) and kv_coord.c (commands whose keys
- * span shards). Private to those files.
+ * resp_conn.c (input, routing), resp_conn_reply.c (ordered output),
+ * kv_conn_cmds.c (the commands the connection runs itself), kv_coord.c
+ * (commands whose keys span shards) and kv_info.c. Private to those files.
  *
- * Output order (resp_conn_reply.c): replies that can be written at once go straight to `out`
+ * Output order: replies that can be written at once go straight to `out`
  * while nothing is pending. From the first command of a read that has to
  * wait (a shard's reply, a lock), that read gets a struct rb and each of
  * its commands a slot; a slot's reply is made of parts (bytes written here,
