@@ -35,7 +35,7 @@ struct options {
 	char bind[64];
 	unsigned port;
 	unsigned reactors; /* 0: one per CPU */
-	int idle_spin_us;  /* -1 (default): never spin; 0: the runtime's default */
+	int idle_spin_us;  /* 0: the runtime's default; -1: never spin */
 	const char *config_file;
 	struct kv_settings settings;
 };
@@ -61,8 +61,8 @@ static void usage(FILE *out)
 		"  -c, --config FILE       read settings from FILE (redis.conf style:\n"
 		"                          one \"name value\" per line, # comments)\n"
 		"  -s, --idle-spin-us N    microseconds an idle reactor polls before it\n"
-		"                          sleeps (default -1: never; 0: the runtime's\n"
-		"                          default, 50 unless reactors outnumber CPUs)\n"
+		"                          sleeps (default 0: the runtime's, which does\n"
+		"                          not spin while sockets wait; -1: never)\n"
 		"  -h, --help              show this help\n"
 		"\n"
 		"Settings in a config file: port, bind, reactors, requirepass, maxclients,\n"
@@ -188,11 +188,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	strcpy(o->bind, DEFAULT_BIND);
 	o->port = DEFAULT_PORT;
-	/* A server's reactors always have receives in flight, and measured
-	 * with redis-benchmark the runtime's idle polling costs CPU per request
-	 * (0.40 against 0.54 us at -P 16 on one reactor) and buys nothing a
-	 * client can see: atoll-kv parks at once unless told otherwise. */
-	o->idle_spin_us = -1;
 	kv_settings_default(&o->settings);
 	while ((ch = getopt_long(argc, argv, "p:b:r:a:m:c:s:h", longopts, NULL)) != -1) {
 		const char *name = NULL;
