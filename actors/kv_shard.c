@@ -5,7 +5,8 @@
  * Invariants: only this reactor touches core->store; a batch runs whole,
  * in one receive, so its commands are atomic with respect to every other
  * client's; while core->lock_holder is set, batches from anyone else wait in
- * `deferred`, in arrival order, and run as soon as the lock is released.
+ * `deferred`; each sender's batches run in the order they came, and the
+ * holder's never wait behind anyone's.
  *
  * Batch layout: struct batch_head, then per entry a struct entry_head and
  * argc × (u32 length, bytes). Reply layout: struct reply_head, count u32
@@ -45,8 +46,7 @@ struct kv_shard {
 	struct kv_arg *argv; /* decoded arguments of the entry being run */
 	size_t argv_cap;
 	struct resp_out out;  /* the reply being built */
-	atoll_msg **deferred; /* FIFO of batches waiting for the lock */
-	size_t def_head;
+	atoll_msg **deferred; /* batches waiting for the lock, oldest first */
 	size_t def_len;
 	size_t def_cap;
 	uint64_t dirty;
@@ -460,33 +460,44 @@ static bool defer(struct kv_shard *sh, atoll_msg *msg)
 {
 	if (sh->def_len == sh->def_cap) {
 		size_t cap = sh->def_cap ? sh->def_cap * 2 : 16;
-		atoll_msg **q = malloc(cap * sizeof(*q));
+		atoll_msg **q = realloc(sh->deferred, cap * sizeof(*q));
 
 		if (q == NULL)
 			return false;
-		for (size_t i = 0; i < sh->def_len; i++)
-			q[i] = sh->deferred[(sh->def_head + i) % sh->def_cap];
-		free(sh->deferred);
 		sh->deferred = q;
 		sh->def_cap = cap;
-		sh->def_head = 0;
 	}
-	sh->deferred[(sh->def_head + sh->def_len) % sh->def_cap] = msg;
-	sh->def_len++;
+	sh->deferred[sh->def_len++] = msg;
 	return true;
 }
 
-/* Runs deferred batches while the shard is unlocked, or locked by the
- * sender of the next one. */
+static bool may_run(const struct kv_shard *sh, const atoll_msg *m)
+{
+	atoll_ref holder = sh->core->lock_holder;
+
+	return holder == ATOLL_REF_NONE || holder == m->reply_to;
+}
+
+/*
+ * Runs the deferred batches that may run now, oldest first, until none may:
+ * each pass takes the first one whose sender may run. A sender's batches
+ * all may run or all may not, so each sender's keep their order; and the
+ * holder's own (its UNLOCK above all) never wait behind another sender's,
+ * which would wait for that UNLOCK for ever.
+ */
 static void run_deferred(atoll_ctx *ctx, struct kv_shard *sh)
 {
-	while (sh->def_len > 0) {
-		atoll_msg *m = sh->deferred[sh->def_head];
-		atoll_ref holder = sh->core->lock_holder;
+	for (;;) {
+		size_t i = 0;
+		atoll_msg *m;
 
-		if (holder != ATOLL_REF_NONE && holder != m->reply_to)
+		while (i < sh->def_len && !may_run(sh, sh->deferred[i]))
+			i++;
+		if (i == sh->def_len)
 			return;
-		sh->def_head = (sh->def_head + 1) % sh->def_cap;
+		m = sh->deferred[i];
+		memmove(&sh->deferred[i], &sh->deferred[i + 1],
+			(sh->def_len - i - 1) * sizeof(*sh->deferred));
 		sh->def_len--;
 		(void)run_batch(ctx, sh, m);
 		atoll_msg_free(m);
@@ -500,16 +511,21 @@ static void shard_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 
 	switch (msg->type) {
 	case KV_MSG_BATCH:
-		if (core->lock_holder != ATOLL_REF_NONE && core->lock_holder != msg->reply_to) {
-			core->stats.lock_waits++;
-			if (defer(sh, msg)) {
-				atoll_msg_keep(ctx, msg);
-				return;
-			}
-			/* No memory to wait: run it anyway rather than lose it. */
+		/* The common case: nothing waits and nobody else holds the lock. */
+		if (sh->def_len == 0 && may_run(sh, msg)) {
+			if (run_batch(ctx, sh, msg))
+				run_deferred(ctx, sh);
+			return;
 		}
-		if (run_batch(ctx, sh, msg))
-			run_deferred(ctx, sh);
+		/* Behind the lock, or behind batches that are: in the queue, so
+		 * that a sender's batches never overtake one another. */
+		if (!may_run(sh, msg))
+			core->stats.lock_waits++;
+		if (defer(sh, msg))
+			atoll_msg_keep(ctx, msg);
+		else
+			(void)run_batch(ctx, sh, msg); /* no memory to wait: run it */
+		run_deferred(ctx, sh);
 		return;
 	case KV_MSG_EXPIRE:
 		(void)kv_store_active_expire(core->store, kv_unix_ms(), 1000);
@@ -550,11 +566,9 @@ static void shard_stop(atoll_ctx *ctx, void *state)
 	(void)ctx;
 	/* Batches still waiting for a lock that will never be released: the
 	 * server is stopping, their senders are going too. */
-	while (sh->def_len > 0) {
-		atoll_msg_free(sh->deferred[sh->def_head]);
-		sh->def_head = (sh->def_head + 1) % sh->def_cap;
-		sh->def_len--;
-	}
+	for (size_t i = 0; i < sh->def_len; i++)
+		atoll_msg_free(sh->deferred[i]);
+	sh->def_len = 0;
 	free(sh->deferred);
 	free(sh->argv);
 	resp_out_free(&sh->out);

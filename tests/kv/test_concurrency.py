@@ -144,5 +144,69 @@ def test_slow_reader_is_dropped_while_others_keep_working(s):
              "the slow reader stays gone")
 
 
+def test_clients_that_vanish_mid_cross_shard_pipeline_leave_no_shard_locked(s):
+    """Cross-shard MSETNX/RENAME/COPY take shard locks (atoll-kv). Clients that
+    pipeline them and close (or reset) at once, while others keep running the
+    same commands, must not leave a lock behind: afterwards every shard
+    answers, and the cross-shard commands still work."""
+    import random
+    keys = [f"vanish:{i}" for i in range(40)]
+    setup = kvtest.Conn(s.port)
+    for k in keys:
+        setup.cmd("SET", k, "v")
+    errors = []
+
+    def pipeline(rnd):
+        batch = b""
+        for _ in range(10):
+            a, b = rnd.sample(keys, 2)
+            batch += (encode("MSETNX", a, "1", b, "2") + encode("RENAME", a, b)
+                      + encode("COPY", b, a, "REPLACE") + encode("SET", a, "v"))
+        return batch
+
+    def vanisher(n):
+        rnd = random.Random(n)
+        try:
+            for round_ in range(40):
+                c = socket.create_connection(("127.0.0.1", s.port), timeout=kvtest.TIMEOUT)
+                c.sendall(pipeline(rnd))
+                if round_ % 2:
+                    # An RST instead of a FIN: a reset mid-pipeline.
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                c.close()
+        except Exception as e:
+            errors.append(f"vanisher {n}: {type(e).__name__}: {e}")
+
+    def worker(n):
+        rnd = random.Random(100 + n)
+        try:
+            c = kvtest.Conn(s.port, timeout=kvtest.TIMEOUT)
+            for _ in range(15):
+                c.send(pipeline(rnd))
+                for _ in range(40):
+                    c.reply()  # every reply comes (a stuck lock would time out)
+            c.close()
+        except Exception as e:
+            errors.append(f"worker {n}: {type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=vanisher, args=(n,)) for n in range(6)]
+    threads += [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(kvtest.TIMEOUT * 6)
+    eq(errors, [], "every client got all its replies")
+    # Every shard must still answer (a shard left locked would hang these).
+    check = kvtest.Conn(s.port, timeout=kvtest.TIMEOUT)
+    true(check.call("DBSIZE") >= 1, "DBSIZE answers after the vanished clients")
+    eq(check.cmd("MSETNX", "vanish:new:a", "1", "vanish:new:b", "2"), b":1\r\n",
+       "a cross-shard MSETNX still takes its locks")
+    eq(check.cmd("MGET", "vanish:new:a", "vanish:new:b"), b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n",
+       "and both keys are set")
+    setup.close()
+    check.close()
+
+
 if __name__ == "__main__":
     kvtest.main()
