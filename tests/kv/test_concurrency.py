@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""test_concurrency.py - many clients at once, and one that never reads.
+"""test_concurrency.py - many clients at once, one that never reads, and
+clients that vanish or misbehave mid-pipeline.
 
 200 concurrent clients (threads, raw sockets) each run 100 rounds of
 SET/GET/INCR on their own keys plus an INCR of one shared counter; every
@@ -206,6 +207,83 @@ def test_clients_that_vanish_mid_cross_shard_pipeline_leave_no_shard_locked(s):
        "and both keys are set")
     setup.close()
     check.close()
+
+
+def test_random_mix_with_bad_input_and_disconnects_leaves_the_server_sound(s):
+    """12 clients, 30 connections each: pipelines of up to 60 commands drawn
+    from every kind the server routes differently (local, batched, split over
+    shards, every shard, coordinated, blocking, connection-level), sometimes
+    ended by a protocol error, a QUIT or a cut, then closed, reset or read to
+    the end. Afterwards the server still answers every kind correctly."""
+    import random
+
+    def ops(rnd):
+        def k():
+            return f"mix:{rnd.randint(0, 200)}"
+        return [
+            lambda: encode("MSETNX", k(), "1", k(), "2"), lambda: encode("RENAME", k(), k()),
+            lambda: encode("COPY", k(), k(), "DB", str(rnd.randint(0, 3))),
+            lambda: encode("LCS", k(), k()), lambda: encode("SCAN", str(rnd.randint(0, 50)), "COUNT", "7"),
+            lambda: encode("MGET", *[k() for _ in range(30)]),
+            lambda: encode("MSET", *sum([[k(), "x" * rnd.randint(0, 3000)] for _ in range(10)], [])),
+            lambda: encode("DEL", k(), k(), k()), lambda: encode("DEBUG", "SLEEP", "0.01"),
+            lambda: encode("KEYS", "mix:1*"), lambda: encode("DBSIZE"), lambda: encode("INFO"),
+            lambda: encode("CLIENT", "LIST"), lambda: encode("SELECT", str(rnd.randint(0, 15))),
+            lambda: encode("HELLO", str(rnd.choice([2, 3]))), lambda: encode("EXPIRE", k(), "1"),
+            lambda: encode("INCR", k()), lambda: encode("GET", k()), lambda: encode("RANDOMKEY"),
+            lambda: b"PING\r\n", lambda: encode("SWAPDB", "0", str(rnd.randint(1, 3))),
+        ]
+
+    errors = []
+
+    def client(n):
+        rnd = random.Random(1000 + n)
+        kinds = ops(rnd)
+        try:
+            for _ in range(30):
+                c = socket.create_connection(("127.0.0.1", s.port), timeout=kvtest.TIMEOUT)
+                data = b"".join(rnd.choice(kinds)() for _ in range(rnd.randint(1, 60)))
+                end = rnd.random()
+                if end < 0.1:
+                    data += b"*abc\r\n"  # a protocol error after the rest
+                elif end < 0.2:
+                    data += encode("QUIT")
+                elif end < 0.3:
+                    data = data[:rnd.randint(0, len(data))]  # cut anywhere
+                c.sendall(data)
+                how = rnd.random()
+                if how < 0.3:
+                    c.close()
+                elif how < 0.5:
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    c.close()
+                else:
+                    c.settimeout(0.3)
+                    try:
+                        while c.recv(65536):
+                            pass
+                    except socket.timeout:
+                        pass
+                    c.close()
+        except Exception as e:
+            errors.append(f"client {n}: {type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(kvtest.TIMEOUT * 12)
+    eq(errors, [], "no client failed to connect or send")
+    c = kvtest.Conn(s.port, timeout=kvtest.TIMEOUT)
+    eq(c.cmd("SET", "mix:after", "ok"), OK, "SET afterwards")
+    eq(c.cmd("GET", "mix:after"), b"$2\r\nok\r\n", "GET afterwards")
+    eq(c.cmd("MSETNX", "mix:after:a", "1", "mix:after:b", "2"), b":1\r\n", "MSETNX afterwards")
+    true(c.call("DBSIZE") >= 3, "DBSIZE afterwards")
+    eq(c.cmd("PING"), b"+PONG\r\n", "PING afterwards")
+    poll(lambda: c.call("INFO", "clients").decode().count("connected_clients:1") == 1,
+         "every other client's connection is gone")
+    c.close()
 
 
 if __name__ == "__main__":
