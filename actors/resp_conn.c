@@ -22,6 +22,9 @@
 
 #include "resp_conn_int.h"
 
+/* The most query-buffer memory an idle connection keeps. */
+#define QB_KEEP (64u * 1024u)
+
 /* --- input -------------------------------------------------------------- */
 
 /* Redis's message: the name cut at 128 bytes, then the arguments quoted
@@ -363,6 +366,13 @@ static void round_end(struct conn *c)
 		c->cur = NULL;
 	}
 	c->client.qbuf = c->qlen;
+	/* A big request grew the query buffer; an idle client should not keep
+	 * it (Redis trims its query buffers too). */
+	if (c->qlen == 0 && c->qcap > QB_KEEP) {
+		free(c->qb);
+		c->qb = NULL;
+		c->qcap = 0;
+	}
 	conn_emit_ready(c);
 }
 
