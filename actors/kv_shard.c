@@ -378,6 +378,7 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 	struct reply_head rh;
 	uint64_t now_ms = kv_unix_ms();
 	size_t base;
+	unsigned long long out_limit;
 	bool unlocked = false;
 	atoll_msg *reply;
 	char *buf;
@@ -402,6 +403,7 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 	base = sizeof(rh) + 4ull * h.count;
 	if (resp_out_reserve(&sh->out, 4ull * h.count))
 		sh->out.len = base;
+	out_limit = sh->core->settings.client_output_limit;
 	for (uint32_t i = 0; i < h.count; i++) {
 		struct entry_head e;
 		uint32_t endoff;
@@ -424,7 +426,13 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 				p += 4 + (ok ? alen : 0);
 			}
 		}
-		if (ok)
+		if (ok && out_limit != 0 && sh->out.len - base > out_limit && e.op < KV_OP_LOCK)
+			/* The client will be dropped over its output limit anyway
+			 * (resp_conn.c): do not run, and buffer, the rest of a
+			 * pipeline of big replies. Lock operations always run. */
+			resp_add_error(&sh->out,
+				       "ERR output buffer limit reached, command not run");
+		else if (ok)
 			unlocked |= run_entry(ctx, sh, msg->reply_to, e.op, e.db, (int)e.argc,
 					      sh->argv, now_ms);
 		else

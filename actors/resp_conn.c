@@ -297,6 +297,15 @@ static bool argv_room(struct conn *c, size_t n)
 	return true;
 }
 
+/* Replies written and not yet sent, against client-output-buffer-limit. */
+static bool over_output_limit(const struct conn *c)
+{
+	unsigned long long limit = c->core->settings.client_output_limit;
+	size_t held = c->out.len + c->client.omem + (c->cur != NULL ? c->cur->local.len : 0);
+
+	return limit != 0 && held > limit;
+}
+
 /* Parses and runs commands from buf; returns the bytes used. */
 static size_t parse(struct conn *c, const char *buf, size_t len)
 {
@@ -329,6 +338,14 @@ static size_t parse(struct conn *c, const char *buf, size_t len)
 			dispatch(c, (int)c->parser.nargs, c->argv);
 		}
 		off += used;
+		if (over_output_limit(c)) {
+			/* As Redis: a client over its limit is closed and its
+			 * remaining input not run. The reset happens at the end of
+			 * the round, when nothing of the connection is in use. */
+			c->drop = true;
+			c->closing = true;
+			return len;
+		}
 	}
 	return off;
 }

@@ -324,6 +324,11 @@ static void flush_out(struct conn *c)
 {
 	unsigned long long limit = c->core->settings.client_output_limit;
 
+	if (c->drop) {
+		c->core->stats.output_drops++;
+		end_now(c, true);
+		return;
+	}
 	if (c->out.len > 0 && !c->ended) {
 		size_t len, cap;
 		char *buf = resp_out_detach(&c->out, &len, &cap);
