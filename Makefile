@@ -29,7 +29,7 @@ FORMAT_FILES  = $(shell find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h
 CTEST = ctest --output-on-failure -j$(CTEST_JOBS)
 
 .DEFAULT_GOAL := build
-.PHONY: help deps build run test sanitize tsan format format-check install clean
+.PHONY: help deps build run test sanitize tsan fuzz format format-check install clean
 
 help:
 	@echo "atoll make targets (a wrapper over CMake):"
@@ -39,6 +39,7 @@ help:
 	@echo "  test          build, then run every test with ctest"
 	@echo "  sanitize      build $(ASAN_DIR)/ with ASan+UBSan (Debug) and run every test"
 	@echo "  tsan          build $(TSAN_DIR)/ with TSan (Debug) and run the concurrency tests"
+	@echo "  fuzz          build the libFuzzer targets (clang-14) and run each FUZZ_SECONDS"
 	@echo "  format        clang-format -i every .c/.h under: $(FORMAT_DIRS)"
 	@echo "  format-check  fail if any of those files is not clang-formatted"
 	@echo "  install       build, then install into PREFIX (now: $(PREFIX))"
@@ -82,6 +83,13 @@ tsan: deps
 	cmake --build $(TSAN_DIR) -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		$(CTEST) --test-dir $(TSAN_DIR) -L concurrency
+
+# libFuzzer targets for the RESP parser and the shard commands (tests/fuzz/):
+# each runs FUZZ_SECONDS from its seed corpus; any crash, leak or UB fails.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash .ci/deps.sh clang-14 libfuzzer-14-dev
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 format:
 	@echo "clang-format -i ($(words $(FORMAT_FILES)) files under $(FORMAT_DIRS))"
