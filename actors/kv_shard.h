@@ -12,7 +12,8 @@
  * Locks: a connection coordinating a command whose keys span shards takes
  * the lock of each shard involved (KV_OP_LOCK, in ascending shard order, so
  * two coordinators cannot deadlock). While a shard is locked it defers every
- * batch not sent by the holder, in arrival order, until KV_OP_UNLOCK.
+ * batch not sent by the holder until KV_OP_UNLOCK; each sender's batches
+ * keep their order, and the holder's never wait behind another's.
  */
 #ifndef ATOLL_KV_SHARD_H
 #define ATOLL_KV_SHARD_H

@@ -1,13 +1,15 @@
 /*
  * resp_conn.c - the atoll-kv connection actor (resp_conn.h): input,
- * routing of each command to its shard, and replies in request order.
+ * routing of each command to its shard, and the connection's life (the
+ * ordered replies are resp_conn_reply.c's).
  *
  * Invariants: a command runs directly on this core's store only when the
  * store is not locked by another connection and no earlier batch of ours
  * to this core's shard is unanswered (or still being built), so a client's
  * commands on one shard always run in the order it sent them; rbs leave in
  * the order they were made; once `closing` is set no more commands are
- * parsed, and the connection closes when the last reply is queued.
+ * parsed, and the connection closes when the last reply is queued (or is
+ * reset at once, over its output limit).
  */
 #include "resp_conn.h"
 
