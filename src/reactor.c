@@ -464,6 +464,12 @@ static void stop_actors(struct atoll_ctx *r)
 {
 	unsigned stopped;
 
+	/* Actors queued to run are stopped instead, and freed: the queue is
+	 * emptied first and stays empty (atoll__reactor_schedule), or a stop
+	 * hook's send to a live actor would link it behind a freed one. */
+	r->stopping_actors = true;
+	r->run_head = NULL;
+	r->run_tail = NULL;
 	/* Stop hooks may spawn or send; repeat until a pass finds none. */
 	do {
 		stopped = 0;

@@ -15,6 +15,8 @@ enum {
 	MSG_SEQ, /* payload: struct seq_payload */
 	MSG_FLOOD,
 	MSG_COUNTED, /* attached buffer, release counted */
+	MSG_SPIN,    /* the spinner sends itself another */
+	MSG_POKE,    /* from a stop hook to a live actor */
 };
 
 /* Cross-core FIFO ------------------------------------------------------ */
@@ -368,6 +370,85 @@ static void runtime_stop_frees_every_message_in_mailboxes_rings_and_overflow(voi
 	assert_no_check_failures();
 }
 
+/*
+ * Shutdown with an actor still queued to run: the spinner always has mail
+ * (it sends itself one per message) and stops the runtime, so it is in the
+ * run queue when the reactor stops its actors, and it is freed first (it has
+ * the lowest slot). The notifier's stop hook then sends to the sink, which is
+ * still alive: queueing the sink must not link it behind the freed spinner
+ * (ASan: heap-use-after-free in atoll__reactor_schedule before the fix).
+ */
+static _Atomic uint64_t spins, sink_stops;
+static atoll_ref sink_ref;
+
+static void spinner_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	(void)state;
+	(void)msg;
+	if (atomic_fetch_add(&spins, 1) == 100)
+		atoll_stop_runtime(ctx);
+	CHECK(atoll_tell(ctx, atoll_self(ctx), MSG_SPIN, NULL, 0) >= 0);
+}
+
+static const struct atoll_actor_type spinner_type = {
+	.name = "spinner",
+	.receive = spinner_receive,
+};
+
+static void notifier_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	(void)ctx;
+	(void)state;
+	(void)msg;
+}
+
+static void notifier_stop(atoll_ctx *ctx, void *state)
+{
+	(void)state;
+	(void)atoll_tell(ctx, sink_ref, MSG_POKE, NULL, 0);
+}
+
+static const struct atoll_actor_type notifier_type = {
+	.name = "notifier",
+	.receive = notifier_receive,
+	.stop = notifier_stop,
+};
+
+static void sink_stop(atoll_ctx *ctx, void *state)
+{
+	(void)ctx;
+	(void)state;
+	atomic_fetch_add(&sink_stops, 1);
+}
+
+static const struct atoll_actor_type sink_type = {
+	.name = "sink",
+	.receive = notifier_receive,
+	.stop = sink_stop,
+};
+
+static void runtime_stop_with_an_actor_queued_and_a_stop_hook_sending_to_a_live_one(void **state)
+{
+	struct atoll_config cfg = { .reactors = 1, .no_signals = true };
+	atoll_runtime *rt = start_runtime(&cfg);
+	atoll_ref spinner;
+
+	(void)state;
+	atomic_store(&spins, 0);
+	atomic_store(&sink_stops, 0);
+	/* Slot order is spawn order: spinner, notifier, sink. */
+	spinner = spawn_on(rt, &spinner_type, NULL, 0);
+	(void)spawn_on(rt, &notifier_type, NULL, 0);
+	sink_ref = spawn_on(rt, &sink_type, NULL, 0);
+	send_from_outside(rt, spinner, MSG_SPIN, NULL, 0);
+	assert_int_equal(wait_runtime(rt), 0);
+	assert_int_equal(read_stats(rt, 0).actors_alive, 0);
+	destroy_runtime(rt);
+	assert_true(atomic_load(&spins) > 100);
+	assert_int_equal(atomic_load(&sink_stops), 1);
+	assert_no_check_failures();
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, reset, destroy_leftovers)
 
 int main(void)
@@ -377,6 +458,7 @@ int main(void)
 		TEST(runtime_tiny_ring_overflows_without_loss_and_keeps_order),
 		TEST(runtime_batch_limit_lets_other_actors_run_before_a_full_mailbox_drains),
 		TEST(runtime_stop_frees_every_message_in_mailboxes_rings_and_overflow),
+		TEST(runtime_stop_with_an_actor_queued_and_a_stop_hook_sending_to_a_live_one),
 	};
 
 	require_io_uring_or_skip();
