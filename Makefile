@@ -29,7 +29,7 @@ FORMAT_FILES  = $(shell find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h
 CTEST = ctest --output-on-failure -j$(CTEST_JOBS)
 
 .DEFAULT_GOAL := build
-.PHONY: help deps build run test sanitize tsan fuzz format format-check install clean
+.PHONY: help deps build run test bench-kv sanitize tsan fuzz format format-check install clean
 
 help:
 	@echo "atoll make targets (a wrapper over CMake):"
@@ -37,6 +37,7 @@ help:
 	@echo "  deps          check the Debian packages needed; install missing ones as root"
 	@echo "  run           build, then start atoll-kv on 127.0.0.1:6379, one shard per CPU"
 	@echo "  test          build, then run every test with ctest"
+	@echo "  bench-kv      build, then compare atoll-kv with redis-server (atoll-bench kv)"
 	@echo "  sanitize      build $(ASAN_DIR)/ with ASan+UBSan (Debug) and run every test"
 	@echo "  tsan          build $(TSAN_DIR)/ with TSan (Debug) and run the concurrency tests"
 	@echo "  fuzz          build the libFuzzer targets (clang-14) and run each FUZZ_SECONDS"
@@ -83,6 +84,13 @@ tsan: deps
 	cmake --build $(TSAN_DIR) -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		$(CTEST) --test-dir $(TSAN_DIR) -L concurrency
+
+# atoll-kv against Debian's redis-server under redis-benchmark (a few minutes;
+# docs/benchmarks.md says how to read it). BENCH_ARGS adds flags.
+BENCH_ARGS ?=
+bench-kv: build
+	@bash .ci/deps.sh redis-server redis-tools
+	$(BUILD_DIR)/bin/atoll-bench kv $(BENCH_ARGS)
 
 # libFuzzer targets for the RESP parser and the shard commands (tests/fuzz/):
 # each runs FUZZ_SECONDS from its seed corpus; any crash, leak or UB fails.
