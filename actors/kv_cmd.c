@@ -320,3 +320,8 @@ const struct kv_command *kv_command_at(size_t i)
 {
 	return i < COMMAND_COUNT ? &commands[i] : NULL;
 }
+
+uint32_t kv_command_index(const struct kv_command *cmd)
+{
+	return (uint32_t)(cmd - commands);
+}

@@ -96,6 +96,9 @@ const struct kv_command *kv_command_find(const char *name, size_t len);
 /* The whole table, for COMMAND, COMMAND COUNT, COMMAND DOCS. */
 size_t kv_command_count(void);
 const struct kv_command *kv_command_at(size_t i);
+/* The index of cmd, an entry of the table (from kv_command_find or _at):
+ * what a batch entry carries to name it (kv_shard.h). */
+uint32_t kv_command_index(const struct kv_command *cmd);
 
 /* True when argc fits cmd's arity. */
 static inline bool kv_command_arity_ok(const struct kv_command *cmd, int argc)

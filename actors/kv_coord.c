@@ -36,7 +36,7 @@ struct coord {
 	enum kind kind;
 	enum phase phase;
 	int step;
-	unsigned locks[2 * 64]; /* shards to lock, ascending */
+	unsigned *locks; /* shards to lock, ascending (owned) */
 	unsigned nlocks;
 	unsigned nlocked;
 	bool lock_sent;   /* a lock request is out, not answered */
@@ -88,7 +88,7 @@ static void send_cmd(struct conn *c, unsigned shard, const char *name, int db, i
 {
 	const struct kv_command *cmd = kv_command_find(name, strlen(name));
 
-	send_op(c, shard, conn_op_of(cmd), db, argc, argv, tag);
+	send_op(c, shard, kv_command_index(cmd), db, argc, argv, tag);
 }
 
 static unsigned shard_of(struct conn *c, const struct kv_arg *k)
@@ -104,6 +104,7 @@ static void coord_free(struct conn *c)
 	free(co->val[0]);
 	free(co->val[1]);
 	free(co->argv);
+	free(co->locks);
 	resp_out_free(&co->result);
 	resp_out_free(&co->scan_out);
 	free(co);
@@ -156,14 +157,14 @@ static void start_work(struct conn *c)
 static void scan_send(struct conn *c, unsigned long long tc)
 {
 	struct coord *co = c->coord;
-	struct kv_arg sub[64];
+	struct kv_arg cursor = co->argv[1];
 	char num[24];
-	int n = co->argc < 64 ? co->argc : 64;
 
-	memcpy(sub, co->argv, (size_t)n * sizeof(*sub));
-	sub[1].len = (size_t)snprintf(num, sizeof(num), "%llu", tc);
-	sub[1].p = num;
-	send_op(c, co->scan_shard, conn_op_of(co->cmd), co->db, n, sub, 0);
+	/* The client's arguments, with the shard's own cursor in place of the
+	 * server-wide one (the batch copies them). */
+	co->argv[1] = (struct kv_arg){ num, (size_t)snprintf(num, sizeof(num), "%llu", tc) };
+	send_op(c, co->scan_shard, kv_command_index(co->cmd), co->db, co->argc, co->argv, 0);
+	co->argv[1] = cursor;
 }
 
 /*
@@ -470,7 +471,7 @@ void coord_start(struct conn *c, const struct kv_command *cmd, int argc, const s
 {
 	struct coord *co;
 	enum kind kind;
-	unsigned first, nk = 0, ks[2 * 64];
+	unsigned first, nk = 0, *locks = NULL;
 	bool one = true, replace = false;
 	int dst_db = c->client.db;
 
@@ -524,34 +525,35 @@ void coord_start(struct conn *c, const struct kv_command *cmd, int argc, const s
 	}
 	/* The shards to lock, ascending, without repeats. */
 	if (kind != K_LCS) {
+		unsigned n = c->srv->nshards;
+		bool *used = calloc(n, sizeof(*used));
+
+		locks = malloc(n * sizeof(*locks));
+		if (used == NULL || locks == NULL) {
+			free(used);
+			free(locks);
+			conn_error(c, "ERR out of memory");
+			return;
+		}
 		for (int i = 1; i < argc && (kind == K_MSETNX || i <= 2);
-		     i += kind == K_MSETNX ? 2 : 1) {
-			unsigned s = shard_of(c, &argv[i]);
-			bool seen = false;
-
-			for (unsigned k = 0; k < nk; k++)
-				seen = seen || ks[k] == s;
-			if (!seen && nk < sizeof(ks) / sizeof(ks[0]))
-				ks[nk++] = s;
+		     i += kind == K_MSETNX ? 2 : 1)
+			used[shard_of(c, &argv[i])] = true;
+		for (unsigned s = 0; s < n; s++) {
+			if (used[s])
+				locks[nk++] = s;
 		}
-		for (unsigned i = 1; i < nk; i++) {
-			for (unsigned k = i; k > 0 && ks[k - 1] > ks[k]; k--) {
-				unsigned t = ks[k];
-
-				ks[k] = ks[k - 1];
-				ks[k - 1] = t;
-			}
-		}
+		free(used);
 	}
 	co = coord_new(c, cmd, argc, argv);
 	if (co == NULL) {
+		free(locks);
 		conn_error(c, "ERR out of memory");
 		return;
 	}
 	co->kind = kind;
 	co->replace = replace;
 	co->dst_db = dst_db;
-	memcpy(co->locks, ks, nk * sizeof(ks[0]));
+	co->locks = locks;
 	co->nlocks = nk;
 	if (co->nlocks > 0) {
 		co->phase = P_LOCK;

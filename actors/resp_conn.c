@@ -70,28 +70,6 @@ static void run_here(struct conn *c, const struct kv_command *cmd, int argc,
 	c->core->stats.commands_local++;
 }
 
-static uint32_t cmd_op(const struct kv_command *cmd)
-{
-	size_t n = kv_command_count();
-
-	for (size_t i = 0; i < n; i++) {
-		if (kv_command_at(i) == cmd)
-			return (uint32_t)i;
-	}
-	return UINT32_MAX;
-}
-
-/* The op of a command: its index in the table (cmd points into it). */
-uint32_t conn_op_of(const struct kv_command *cmd)
-{
-	const struct kv_command *first = kv_command_at(0);
-	uintptr_t d = (uintptr_t)cmd - (uintptr_t)first;
-
-	if (d % sizeof(*cmd) == 0 && d / sizeof(*cmd) < kv_command_count())
-		return (uint32_t)(d / sizeof(*cmd));
-	return cmd_op(cmd);
-}
-
 void conn_route_key(struct conn *c, const struct kv_command *cmd, int argc,
 		    const struct kv_arg *argv, unsigned shard)
 {
@@ -106,16 +84,16 @@ void conn_route_key(struct conn *c, const struct kv_command *cmd, int argc,
 		conn_error(c, "ERR out of memory");
 		return;
 	}
-	conn_add_remote(c, s, shard, conn_op_of(cmd), argc, argv);
+	conn_add_remote(c, s, shard, kv_command_index(cmd), argc, argv);
 }
 
 /* MGET, MSET, DEL, EXISTS, TOUCH, UNLINK: one sub-command per shard. */
 static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 		       const struct kv_arg *argv)
 {
-	unsigned n = c->srv->nshards, first = UINT32_MAX;
+	unsigned n = c->srv->nshards;
 	int step = cmd->key_step, nkeys = (argc - 1) / step;
-	uint32_t *shard_of = NULL, stack[256];
+	uint32_t *shard_of = NULL, *part_of = NULL, stack[256 + 64];
 	struct kv_arg *sub = NULL;
 	struct slot *s;
 	bool one = true;
@@ -129,19 +107,20 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 		conn_error(c, msg);
 		return;
 	}
-	shard_of = nkeys <= 256 ? stack : malloc((size_t)nkeys * sizeof(*shard_of));
+	/* shard_of[key], then part_of[shard]: the part that answers it. */
+	shard_of =
+		nkeys <= 256 && n <= 64 ? stack : malloc(((size_t)nkeys + n) * sizeof(*shard_of));
 	if (shard_of == NULL)
 		goto oom;
+	part_of = shard_of + nkeys;
 	for (int k = 0; k < nkeys; k++) {
 		const struct kv_arg *key = &argv[1 + k * step];
 
 		shard_of[k] = kv_shard_of(c->srv, key->p, key->len);
-		if (k == 0)
-			first = shard_of[k];
-		one = one && shard_of[k] == first;
+		one = one && shard_of[k] == shard_of[0];
 	}
 	if (one) {
-		conn_route_key(c, cmd, argc, argv, first);
+		conn_route_key(c, cmd, argc, argv, shard_of[0]);
 		goto out;
 	}
 	combine = strcmp(cmd->name, "mget") == 0   ? CMB_MGET
@@ -153,7 +132,6 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 		goto oom;
 	for (unsigned shard = 0; shard < n; shard++) {
 		int subc = 1;
-		uint32_t pi = s->nparts;
 
 		sub[0] = argv[0];
 		for (int k = 0; k < nkeys; k++) {
@@ -164,11 +142,7 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 		}
 		if (subc == 1)
 			continue;
-		if (combine == CMB_MGET) {
-			/* Remember which part answers each key of this shard. */
-			for (int k = 0; k < nkeys; k++)
-				shard_of[k] = shard_of[k] == shard ? UINT32_MAX - pi : shard_of[k];
-		}
+		part_of[shard] = s->nparts;
 		if (shard == c->core->index && can_run_here(c)) {
 			struct rb *rb = c->cur;
 			struct kv_exec x = { .store = c->core->store,
@@ -182,7 +156,7 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 			(void)conn_add_local_part(c, s, off, rb->local.len - off);
 			c->core->stats.commands_local++;
 		} else {
-			conn_add_remote(c, s, shard, conn_op_of(cmd), subc, sub);
+			conn_add_remote(c, s, shard, kv_command_index(cmd), subc, sub);
 		}
 	}
 	if (combine == CMB_MGET) {
@@ -193,11 +167,10 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 			  sizeof(*rb->keymap), &ok);
 		if (!ok)
 			goto oom;
-		s = &rb->slots[rb->nslots - 1];
 		s->first_key = rb->nkeymap;
 		s->nkeys = (uint32_t)nkeys;
 		for (int k = 0; k < nkeys; k++)
-			rb->keymap[rb->nkeymap++] = UINT32_MAX - shard_of[k];
+			rb->keymap[rb->nkeymap++] = part_of[shard_of[k]];
 	}
 	goto out;
 oom:
@@ -230,7 +203,7 @@ static void route_all(struct conn *c, const struct kv_command *cmd, int argc,
 			   cursor / c->srv->nshards);
 		return;
 	}
-	conn_to_all(c, combine, conn_op_of(cmd), argc, argv, 0, NULL);
+	conn_to_all(c, combine, kv_command_index(cmd), argc, argv, 0, NULL);
 }
 
 static void dispatch(struct conn *c, int argc, const struct kv_arg *argv)

@@ -140,8 +140,6 @@ bool conn_authed(const struct conn *c);
 /* resp_conn.c: input, routing, the connection's life. */
 /* The reply is written from off: release the slot and go on parsing. */
 void conn_unblock(struct conn *c, size_t off);
-/* The batch op of a command: its index in the table. */
-uint32_t conn_op_of(const struct kv_command *cmd);
 /* Runs cmd on shard: here if it is ours and allowed, else in a batch. */
 void conn_route_key(struct conn *c, const struct kv_command *cmd, int argc,
 		    const struct kv_arg *argv, unsigned shard);

@@ -485,18 +485,20 @@ static void emit_slot(struct conn *c, struct rb *rb, const struct slot *s, struc
 		return;
 	}
 	case CMB_RANDOM: {
-		uint32_t found[64], nf = 0;
+		/* One of the shards' keys, each non-null answer equally likely
+		 * (reservoir sampling over the parts). */
+		uint32_t nf = 0, pick = 0;
 
-		for (uint32_t i = 0; i < s->nparts && nf < 64; i++) {
+		for (uint32_t i = 0; i < s->nparts; i++) {
 			b = conn_part_bytes(rb, &parts[i], &len);
-			if (len > 0 && b[0] == '$' && b[1] != '-')
-				found[nf++] = i;
+			if (len > 0 && b[0] == '$' && b[1] != '-' && (uint32_t)rand() % ++nf == 0)
+				pick = i;
 		}
 		if (nf == 0) {
 			resp_add_null(o);
 			return;
 		}
-		b = conn_part_bytes(rb, &parts[found[(uint32_t)rand() % nf]], &len);
+		b = conn_part_bytes(rb, &parts[pick], &len);
 		resp_add_raw(o, b, len);
 		return;
 	}
