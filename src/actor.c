@@ -99,11 +99,6 @@ void atoll__actor_free_pending(atoll_msg *spawn_msg)
 
 void atoll__reactor_schedule(struct atoll_ctx *r, struct atoll__actor *a)
 {
-	/* While the reactor stops its actors, none runs again (their mail is
-	 * dropped), and each is freed by the pass: linking one into the run
-	 * queue would leave the queue pointing at freed memory. */
-	if (r->stopping_actors)
-		return;
 	a->flags |= ATOLL__ACTOR_SCHEDULED;
 	a->run_next = NULL;
 	if (r->run_tail != NULL)

@@ -464,10 +464,10 @@ static void stop_actors(struct atoll_ctx *r)
 {
 	unsigned stopped;
 
-	/* Actors queued to run are stopped instead, and freed: the queue is
-	 * emptied first and stays empty (atoll__reactor_schedule), or a stop
-	 * hook's send to a live actor would link it behind a freed one. */
-	r->stopping_actors = true;
+	/* No actor runs again: each is stopped and freed instead. So the run
+	 * queue is emptied before the first stop and after each one (a stop
+	 * hook may queue a live actor); otherwise a later send would link an
+	 * actor behind one already freed. Nothing on the send path pays. */
 	r->run_head = NULL;
 	r->run_tail = NULL;
 	/* Stop hooks may spawn or send; repeat until a pass finds none. */
@@ -483,6 +483,8 @@ static void stop_actors(struct atoll_ctx *r)
 			a = atomic_load_explicit(&s->actor, memory_order_acquire);
 			if (a != NULL && (a->flags & ATOLL__ACTOR_LIVE)) {
 				atoll__actor_finish_stop(r, a);
+				r->run_head = NULL;
+				r->run_tail = NULL;
 				stopped++;
 			}
 		}

@@ -123,7 +123,6 @@ struct atoll_ctx {
 	bool io_stopping;                  /* completions are freed, not delivered */
 	bool recv_single;                  /* the kernel refused multishot receive */
 	bool no_send;                      /* past the stop barrier */
-	bool stopping_actors;              /* in stop_actors: nothing is scheduled */
 	uint64_t next_corr;
 	pthread_t thread;
 	int cpu;
