@@ -23,7 +23,8 @@ enum kind {
 	MEMORY,
 	UINT,
 	PASSWORD,
-	OUTPUT_LIMIT
+	OUTPUT_LIMIT,
+	ENUM /* an unsigned, one of a list of names (values) */
 };
 
 struct setting {
@@ -32,33 +33,73 @@ struct setting {
 	size_t offset;          /* in struct kv_settings, unless FIXED */
 	unsigned long long min; /* for UINT and MEMORY */
 	unsigned long long max;
-	const char *fixed_value; /* FIXED: NULL means computed from the server */
+	const char *fixed_value;   /* FIXED: NULL means computed from the server */
+	const char *const *values; /* ENUM: the names, by value, NULL-terminated */
+	bool startup;              /* set from flags or the file only, not CONFIG SET */
+};
+
+static const char *const yes_no[] = { "no", "yes", NULL };
+static const char *const fsync_names[] = { "no", "everysec", "always", NULL };
+static const char *const policy_names[] = {
+	"noeviction",   "allkeys-lru", "volatile-lru", "allkeys-random", "volatile-random",
+	"volatile-ttl", NULL
 };
 
 #define OFF(f) offsetof(struct kv_settings, f)
 
 static const struct setting settings[] = {
-	{ "bind", FIXED, 0, 0, 0, NULL },
-	{ "port", FIXED, 0, 0, 0, NULL },
-	{ "databases", FIXED, 0, 0, 0, "16" },
-	{ "reactors", FIXED, 0, 0, 0, NULL },
-	{ "requirepass", PASSWORD, OFF(requirepass), 0, 0, NULL },
-	{ "maxclients", UINT, OFF(maxclients), 1, 1000000, NULL },
-	{ "proto-max-bulk-len", MEMORY, OFF(proto_max_bulk_len), 1024 * 1024, 512ull << 20, NULL },
-	{ "client-query-buffer-limit", MEMORY, OFF(client_query_buffer_limit), 1024 * 1024,
-	  1ull << 40, NULL },
-	{ "client-output-buffer-limit", OUTPUT_LIMIT, OFF(client_output_limit), 0, 0, NULL },
-	{ "hz", UINT, OFF(hz), 1, 500, NULL },
-	{ "timeout", FIXED, 0, 0, 0, "0" },
-	{ "save", FIXED, 0, 0, 0, "" },
-	{ "appendonly", FIXED, 0, 0, 0, "no" },
-	{ "appendfsync", FIXED, 0, 0, 0, "everysec" },
-	{ "maxmemory", FIXED, 0, 0, 0, "0" },
-	{ "maxmemory-policy", FIXED, 0, 0, 0, "noeviction" },
-	{ "io-threads", FIXED, 0, 0, 0, "1" },
-	{ "protected-mode", FIXED, 0, 0, 0, "no" },
-	{ "tcp-keepalive", FIXED, 0, 0, 0, "0" },
-	{ "dir", FIXED, 0, 0, 0, NULL },
+	{ .name = "bind", .kind = FIXED },
+	{ .name = "port", .kind = FIXED },
+	{ .name = "databases", .kind = FIXED, .fixed_value = "16" },
+	{ .name = "reactors", .kind = FIXED },
+	{ .name = "requirepass", .kind = PASSWORD, .offset = OFF(requirepass) },
+	{ .name = "maxclients", .kind = UINT, .offset = OFF(maxclients), .min = 1, .max = 1000000 },
+	{ .name = "proto-max-bulk-len",
+	  .kind = MEMORY,
+	  .offset = OFF(proto_max_bulk_len),
+	  .min = 1024 * 1024,
+	  .max = 512ull << 20 },
+	{ .name = "client-query-buffer-limit",
+	  .kind = MEMORY,
+	  .offset = OFF(client_query_buffer_limit),
+	  .min = 1024 * 1024,
+	  .max = 1ull << 40 },
+	{ .name = "client-output-buffer-limit",
+	  .kind = OUTPUT_LIMIT,
+	  .offset = OFF(client_output_limit) },
+	{ .name = "hz", .kind = UINT, .offset = OFF(hz), .min = 1, .max = 500 },
+	{ .name = "timeout", .kind = FIXED, .fixed_value = "0" },
+	{ .name = "save", .kind = FIXED, .fixed_value = "" },
+	{ .name = "appendonly",
+	  .kind = ENUM,
+	  .offset = OFF(appendonly),
+	  .values = yes_no,
+	  .startup = true },
+	{ .name = "appendfsync", .kind = ENUM, .offset = OFF(appendfsync), .values = fsync_names },
+	{ .name = "auto-aof-rewrite-percentage",
+	  .kind = UINT,
+	  .offset = OFF(auto_aof_rewrite_percentage),
+	  .max = INT32_MAX },
+	{ .name = "auto-aof-rewrite-min-size",
+	  .kind = MEMORY,
+	  .offset = OFF(auto_aof_rewrite_min_size),
+	  .max = 1ull << 50 },
+	{ .name = "appendfilename", .kind = FIXED, .fixed_value = "appendonly.aof" },
+	{ .name = "dbfilename", .kind = FIXED, .fixed_value = "dump.akv" },
+	{ .name = "maxmemory", .kind = MEMORY, .offset = OFF(maxmemory), .max = 1ull << 50 },
+	{ .name = "maxmemory-policy",
+	  .kind = ENUM,
+	  .offset = OFF(maxmemory_policy),
+	  .values = policy_names },
+	{ .name = "maxmemory-samples",
+	  .kind = UINT,
+	  .offset = OFF(maxmemory_samples),
+	  .min = 1,
+	  .max = 64 },
+	{ .name = "io-threads", .kind = FIXED, .fixed_value = "1" },
+	{ .name = "protected-mode", .kind = FIXED, .fixed_value = "no" },
+	{ .name = "tcp-keepalive", .kind = FIXED, .fixed_value = "0" },
+	{ .name = "dir", .kind = FIXED },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -116,7 +157,24 @@ void kv_config_value(const struct kv_server *srv, const struct kv_settings *s, s
 			 "normal %llu 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
 			 s->client_output_limit);
 		break;
+	case ENUM: {
+		unsigned v;
+
+		memcpy(&v, base + st->offset, sizeof(v));
+		snprintf(buf, len, "%s", st->values[v]);
+		break;
 	}
+	}
+}
+
+bool kv_config_startup_only(const char *name, size_t nlen)
+{
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		if (strlen(settings[i].name) == nlen &&
+		    strncasecmp(settings[i].name, name, nlen) == 0)
+			return settings[i].startup;
+	}
+	return false;
 }
 
 /* "100", "100b", "1k" (1000), "1kb" (1024), up to "gb", case-insensitive.
@@ -300,6 +358,24 @@ int kv_settings_set(struct kv_settings *s, const char *name, size_t nlen, const 
 		return 0;
 	case OUTPUT_LIMIT:
 		return set_output_limit(s, st, val, vlen, err, errlen);
+	case ENUM:
+		for (unsigned i = 0; st->values[i] != NULL; i++) {
+			if (strlen(st->values[i]) == vlen &&
+			    strncasecmp(st->values[i], val, vlen) == 0) {
+				memcpy(base + st->offset, &i, sizeof(i));
+				return 0;
+			}
+		}
+		{
+			char why[160];
+			size_t n = (size_t)snprintf(why, sizeof(why),
+						    "argument(s) must be one of the following: ");
+
+			for (unsigned i = 0; st->values[i] != NULL && n < sizeof(why); i++)
+				n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s",
+						      i ? ", " : "", st->values[i]);
+			return fail(err, errlen, st->name, why);
+		}
 	}
 	return -EINVAL;
 }

@@ -627,6 +627,14 @@ static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 			return;
 		}
 		for (int i = 2; i < argc; i += 2) {
+			if (kv_config_startup_only(argv[i].p, argv[i].len)) {
+				snprintf(err, sizeof(err),
+					 "ERR CONFIG SET failed (possibly related to argument "
+					 "'%.*s') - can't set immutable config",
+					 (int)(argv[i].len > 64 ? 64 : argv[i].len), argv[i].p);
+				conn_error(c, err);
+				return;
+			}
 			if (kv_settings_set(&copy, argv[i].p, argv[i].len, argv[i + 1].p,
 					    argv[i + 1].len, err, sizeof(err)) < 0) {
 				conn_error(c, err);

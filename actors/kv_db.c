@@ -350,6 +350,7 @@ struct kv_entry *kv_lookup(struct kv_store *s, int db, const char *key, size_t k
 	kv__rehash_step(s, d, REHASH_STEP);
 	e = table_find(d, key_hash(s, key, klen), key, klen, &at);
 	if (e != NULL && kv__expired(e, now_ms)) {
+		kv__dropping(s, d, e, KV_DROP_EXPIRED);
 		entry_delete(s, d, &at, e);
 		s->stats.expired_keys++;
 		kv__shrink_if_sparse(s, d);
@@ -438,8 +439,10 @@ bool kv_delete(struct kv_store *s, int db, const char *key, size_t klen, uint64_
 	if (e == NULL)
 		return false;
 	live = !kv__expired(e, now_ms);
-	if (!live)
+	if (!live) {
+		kv__dropping(s, d, e, KV_DROP_EXPIRED);
 		s->stats.expired_keys++;
+	}
 	entry_delete(s, d, &at, e);
 	kv__shrink_if_sparse(s, d);
 	return live;
@@ -653,6 +656,7 @@ struct kv_entry *kv_db_random(struct kv_store *s, int db, uint64_t now_ms)
 		e = random_entry(s, d);
 		if (!kv__expired(e, now_ms))
 			return e;
+		kv__dropping(s, d, e, KV_DROP_EXPIRED);
 		kv__entry_delete(s, d, e);
 		s->stats.expired_keys++;
 	}
@@ -679,6 +683,21 @@ void kv_store_stats(const struct kv_store *s, struct kv_store_stats *out)
 void kv_store_reset_stats(struct kv_store *s)
 {
 	memset(&s->stats, 0, sizeof(s->stats));
+}
+
+void kv_store_on_drop(struct kv_store *s, kv_drop_fn *fn, void *arg)
+{
+	s->on_drop = fn;
+	s->on_drop_arg = arg;
+}
+
+void kv_store_drop(struct kv_store *s, int db, struct kv_entry *e, enum kv_drop why)
+{
+	struct kv_db *d = &s->db[db];
+
+	kv__dropping(s, d, e, why);
+	kv__entry_delete(s, d, e);
+	kv__shrink_if_sparse(s, d);
 }
 
 uint64_t kv_store_memory(const struct kv_store *s)

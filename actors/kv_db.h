@@ -142,6 +142,25 @@ void kv_db_info(const struct kv_store *s, int db, struct kv_db_info *out);
 void kv_store_stats(const struct kv_store *s, struct kv_store_stats *out);
 void kv_store_reset_stats(struct kv_store *s);
 
+/*
+ * Keys the store deletes on its own account, not a command's: expired keys
+ * it meets (lazily, or by active expiry) and evicted ones (kv_store_drop).
+ * The shard's log records each as a DEL, so a replay that keeps time still
+ * sees the store as it was (see kv_aof.h). The hook is called before the
+ * key is freed; it must not touch the store.
+ */
+enum kv_drop {
+	KV_DROP_EXPIRED,
+	KV_DROP_EVICTED,
+};
+typedef void kv_drop_fn(void *arg, int db, const char *key, size_t klen, enum kv_drop why);
+
+/* Sets the hook (NULL: none). */
+void kv_store_on_drop(struct kv_store *s, kv_drop_fn *fn, void *arg);
+
+/* Deletes e, a key of db, for reason why (eviction), telling the hook first. */
+void kv_store_drop(struct kv_store *s, int db, struct kv_entry *e, enum kv_drop why);
+
 /* Bytes the store holds for keys, values and tables (its own count). */
 uint64_t kv_store_memory(const struct kv_store *s);
 

@@ -42,6 +42,7 @@ static bool expire_db(struct kv_store *s, struct kv_db *d, uint64_t now_ms, uint
 
 			sampled++;
 			if (kv__expired(e, now_ms)) {
+				kv__dropping(s, d, e, KV_DROP_EXPIRED);
 				kv__entry_delete(s, d, e);
 				expired++;
 			} else {

@@ -59,6 +59,8 @@ struct kv_store {
 	uint64_t memory; /* bytes allocated for entries, values and tables */
 	int expire_db;   /* active expiry resumes at this db */
 	struct kv_store_stats stats;
+	kv_drop_fn *on_drop; /* kv_store_on_drop */
+	void *on_drop_arg;
 };
 
 /* splitmix64: sampling needs speed and spread, not secrecy. */
@@ -79,6 +81,14 @@ static inline bool kv__expired(const struct kv_entry *e, uint64_t now_ms)
 static inline struct kv_entry **kv__vol_slot(struct kv_db *d, size_t i)
 {
 	return &d->vol[i / VOL_BLOCK][i % VOL_BLOCK];
+}
+
+/* Tells the drop hook that e, in d, is about to go (expired or evicted). */
+static inline void kv__dropping(struct kv_store *s, struct kv_db *d, const struct kv_entry *e,
+				enum kv_drop why)
+{
+	if (s->on_drop != NULL)
+		s->on_drop(s->on_drop_arg, (int)(d - s->db), e->key, e->klen, why);
 }
 
 /* Moves up to n buckets of a rehash along (kv_db.c). */

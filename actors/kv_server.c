@@ -25,6 +25,11 @@ void kv_settings_default(struct kv_settings *s)
 	s->client_query_buffer_limit = 1024ull * 1024 * 1024;
 	s->client_output_limit = 64ull * 1024 * 1024;
 	s->hz = 10;
+	s->appendfsync = KV_FSYNC_EVERYSEC;
+	s->auto_aof_rewrite_percentage = 100;
+	s->auto_aof_rewrite_min_size = 64ull * 1024 * 1024;
+	s->maxmemory_policy = KV_EVICT_NOEVICTION;
+	s->maxmemory_samples = 5;
 }
 
 int kv_server_init(struct kv_server *srv, unsigned nshards, const struct kv_settings *settings)

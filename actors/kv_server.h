@@ -25,6 +25,24 @@ extern "C" {
 #endif
 
 struct kv_server;
+struct kv_aof;
+
+/* appendfsync: when a shard's log is flushed to disk. */
+enum kv_fsync {
+	KV_FSYNC_NO,       /* left to the kernel */
+	KV_FSYNC_EVERYSEC, /* once a second per shard */
+	KV_FSYNC_ALWAYS,   /* before a write's reply is sent (group commit) */
+};
+
+/* maxmemory-policy: what a write does over maxmemory. */
+enum kv_evict_policy {
+	KV_EVICT_NOEVICTION,     /* refuse it (-OOM) */
+	KV_EVICT_ALLKEYS_LRU,    /* evict the least recently used keys first */
+	KV_EVICT_VOLATILE_LRU,   /* the same, among keys with an expiry time */
+	KV_EVICT_ALLKEYS_RANDOM, /* random keys */
+	KV_EVICT_VOLATILE_RANDOM,
+	KV_EVICT_VOLATILE_TTL, /* the keys nearest their expiry time */
+};
 
 /* The settings CONFIG GET and CONFIG SET know. */
 struct kv_settings {
@@ -35,6 +53,16 @@ struct kv_settings {
 	unsigned long long client_output_limit;       /* bytes of replies queued to one
 						       * client before it is dropped */
 	unsigned hz;                                  /* active expiry runs per second */
+	/* Persistence (kv_aof.h). appendonly is read at start only. */
+	unsigned appendonly;                          /* 0 or 1 */
+	unsigned appendfsync;                         /* enum kv_fsync */
+	unsigned auto_aof_rewrite_percentage;         /* 100; 0: never automatic */
+	unsigned long long auto_aof_rewrite_min_size; /* 64 MiB */
+	/* Memory (kv_maxmemory.c). maxmemory is for the whole server; each of
+	 * the n shards keeps its own store under maxmemory / n. */
+	unsigned long long maxmemory; /* bytes; 0: no limit */
+	unsigned maxmemory_policy;    /* enum kv_evict_policy */
+	unsigned maxmemory_samples;   /* keys sampled per eviction, 5 */
 };
 
 /* Sets s to the defaults above. */
@@ -49,6 +77,10 @@ void kv_settings_default(struct kv_settings *s);
  */
 int kv_settings_set(struct kv_settings *s, const char *name, size_t nlen, const char *val,
 		    size_t vlen, char *err, size_t errlen);
+
+/* True for a setting read at start only (appendonly): CONFIG SET refuses
+ * it as immutable. */
+bool kv_config_startup_only(const char *name, size_t nlen);
 
 /* The settings CONFIG GET lists, with their values on srv and s (fixed
  * ones, like "databases", included). i from 0 to kv_config_count() - 1. */
@@ -107,6 +139,7 @@ struct kv_core {
 	 * span shards, or ATOLL_REF_NONE. Connections on this core must not run
 	 * commands on the store directly while another holds it. */
 	atoll_ref lock_holder;
+	struct kv_aof *aof;        /* this shard's log, or NULL (kv_aof.h) */
 	struct kv_client *clients; /* this core's connections */
 	uint64_t nclients;
 	struct kv_core_stats stats;
@@ -134,6 +167,23 @@ struct kv_server {
 	 * no other memory. */
 	_Atomic uint64_t next_client_id;
 };
+
+struct kv_command;
+struct kv_exec;
+struct kv_arg;
+
+/*
+ * Runs cmd, a shard command, on core's store for one client (x: its db,
+ * time and reply), as every path that runs a command on a store must: the
+ * shard's batches and a connection running it directly on its own core.
+ * A write may be refused (-OOM over maxmemory once eviction cannot make
+ * room, -MISCONF while the core's log cannot be written); otherwise cmd runs
+ * and, if it changed the store, is appended to the core's log. Returns the
+ * log position the reply must wait for under appendfsync always (see
+ * kv_aof.h), or 0 when it may go at once. Call on core's reactor.
+ */
+uint64_t kv_core_exec(struct kv_core *core, const struct kv_command *cmd, struct kv_exec *x,
+		      int argc, const struct kv_arg *argv);
 
 /*
  * Sets up srv for nshards shards (arrays allocated, cores zeroed with the

@@ -350,7 +350,7 @@ static bool run_entry(atoll_ctx *ctx, struct kv_shard *sh, atoll_ref from, uint3
 		return false;
 	}
 	x = (struct kv_exec){ .store = core->store, .db = db, .now_ms = now_ms, .out = &sh->out };
-	cmd->exec(&x, argc, argv);
+	(void)kv_core_exec(core, cmd, &x, argc, argv);
 	sh->dirty += x.dirty;
 	return false;
 }

@@ -65,7 +65,7 @@ static void run_here(struct conn *c, const struct kv_command *cmd, int argc,
 	struct kv_exec x = { .store = c->core->store, .db = c->client.db, .now_ms = c->now_ms };
 
 	x.out = conn_reply_begin(c);
-	cmd->exec(&x, argc, argv);
+	(void)kv_core_exec(c->core, cmd, &x, argc, argv);
 	conn_reply_end(c);
 	c->core->stats.commands_local++;
 }
@@ -152,7 +152,7 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 			size_t off = rb->local.len;
 
 			rb->local.proto = c->client.resp;
-			cmd->exec(&x, subc, sub);
+			(void)kv_core_exec(c->core, cmd, &x, subc, sub);
 			(void)conn_add_local_part(c, s, off, rb->local.len - off);
 			c->core->stats.commands_local++;
 		} else {

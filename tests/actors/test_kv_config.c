@@ -27,6 +27,13 @@ static void expect_defaults(const struct kv_settings *s)
 	assert_int_equal(s->client_query_buffer_limit, GiB);
 	assert_int_equal(s->client_output_limit, 64 * MiB);
 	assert_int_equal(s->hz, 10);
+	assert_int_equal(s->appendonly, 0);
+	assert_int_equal(s->appendfsync, KV_FSYNC_EVERYSEC);
+	assert_int_equal(s->auto_aof_rewrite_percentage, 100);
+	assert_int_equal(s->auto_aof_rewrite_min_size, 64 * MiB);
+	assert_int_equal(s->maxmemory, 0);
+	assert_int_equal(s->maxmemory_policy, KV_EVICT_NOEVICTION);
+	assert_int_equal(s->maxmemory_samples, 5);
 }
 
 /* kv_settings_set with C strings; err is cleared first. */
@@ -409,6 +416,13 @@ static const char *const settable[] = {
 	"client-query-buffer-limit",
 	"client-output-buffer-limit",
 	"hz",
+	"appendonly", /* from flags and the file; CONFIG SET refuses it (startup only) */
+	"appendfsync",
+	"auto-aof-rewrite-percentage",
+	"auto-aof-rewrite-min-size",
+	"maxmemory",
+	"maxmemory-policy",
+	"maxmemory-samples",
 };
 
 static bool is_settable(const char *name)
@@ -451,6 +465,32 @@ static void settings_set_immutable_names_are_eperm(void **state)
 	}
 	assert_true(immutable >= 10);
 	expect_defaults(&s);
+}
+
+/* Named values: any case, Redis's message listing them when wrong; appendonly
+ * parses (flags, file) but CONFIG SET must refuse it. */
+static void settings_set_enums(void **state)
+{
+	struct kv_settings s;
+	char err[256];
+
+	(void)state;
+	kv_settings_default(&s);
+	assert_int_equal(set(&s, "appendfsync", "ALWAYS", err, sizeof(err)), 0);
+	assert_int_equal(s.appendfsync, KV_FSYNC_ALWAYS);
+	assert_int_equal(set(&s, "appendfsync", "no", err, sizeof(err)), 0);
+	assert_int_equal(s.appendfsync, KV_FSYNC_NO);
+	expect_refused(&s, "appendfsync", "sometimes", -EINVAL,
+		       "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - "
+		       "argument(s) must be one of the following: no, everysec, always");
+	assert_int_equal(set(&s, "maxmemory-policy", "volatile-ttl", err, sizeof(err)), 0);
+	assert_int_equal(s.maxmemory_policy, KV_EVICT_VOLATILE_TTL);
+	assert_int_equal(set(&s, "maxmemory", "1mb", err, sizeof(err)), 0);
+	assert_int_equal(s.maxmemory, MiB);
+	assert_int_equal(set(&s, "appendonly", "yes", err, sizeof(err)), 0);
+	assert_int_equal(s.appendonly, 1);
+	assert_true(kv_config_startup_only("APPENDONLY", 10));
+	assert_false(kv_config_startup_only("appendfsync", 11));
 }
 
 /* Finds a listed setting by name; fails the test when it is missing. */
@@ -708,6 +748,7 @@ int main(void)
 		cmocka_unit_test(settings_set_reads_exactly_nlen_and_vlen_bytes),
 		cmocka_unit_test(settings_set_error_fits_a_small_buffer),
 		cmocka_unit_test(settings_set_immutable_names_are_eperm),
+		cmocka_unit_test(settings_set_enums),
 		cmocka_unit_test(config_lists_every_setting_once_with_a_name),
 		cmocka_unit_test(config_values_come_from_the_server_and_the_settings),
 		cmocka_unit_test(config_value_truncates_to_the_buffer),
