@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ struct options {
 	unsigned reactors; /* 0: one per CPU */
 	int idle_spin_us;  /* 0: the runtime's default; -1: never spin */
 	const char *config_file;
+	char dir[4096]; /* "" : the working directory */
 	struct kv_settings settings;
 };
 
@@ -60,6 +62,20 @@ static void usage(FILE *out)
 		"  -m, --maxclients N      most clients connected at once (default 10000)\n"
 		"  -c, --config FILE       read settings from FILE (redis.conf style:\n"
 		"                          one \"name value\" per line, # comments)\n"
+		"  -d, --dir DIR           directory for the logs and snapshots (default:\n"
+		"                          the working directory; created if missing)\n"
+		"      --appendonly yes|no log every write to a per-shard append-only file\n"
+		"                          in DIR, replayed at start (default no)\n"
+		"      --appendfsync always|everysec|no\n"
+		"                          when the logs reach the disk: before each\n"
+		"                          write's reply (always), once a second\n"
+		"                          (everysec, the default), or when the kernel\n"
+		"                          decides (no)\n"
+		"      --maxmemory BYTES   most memory for keys and values (k/kb/m/mb/g/gb\n"
+		"                          suffixes; default 0: no limit)\n"
+		"      --maxmemory-policy P  over maxmemory: noeviction (refuse writes,\n"
+		"                          the default), allkeys-lru, volatile-lru,\n"
+		"                          allkeys-random, volatile-random, volatile-ttl\n"
 		"  -s, --idle-spin-us N    microseconds an idle reactor polls before it\n"
 		"                          sleeps (default 0: the runtime's, which does\n"
 		"                          not spin while sockets wait; -1: never)\n"
@@ -67,7 +83,9 @@ static void usage(FILE *out)
 		"\n"
 		"Settings in a config file: port, bind, reactors, requirepass, maxclients,\n"
 		"proto-max-bulk-len, client-query-buffer-limit, client-output-buffer-limit,\n"
-		"hz, idle-spin-us. Flags given on the command line win over the file.\n",
+		"hz, idle-spin-us, dir, appendonly, appendfsync, auto-aof-rewrite-percentage,\n"
+		"auto-aof-rewrite-min-size, maxmemory, maxmemory-policy, maxmemory-samples.\n"
+		"Flags given on the command line win over the file.\n",
 		DEFAULT_PORT, DEFAULT_BIND);
 }
 
@@ -113,6 +131,13 @@ static bool apply(struct options *o, const char *name, const char *value, const 
 		if (*value == '\0' || *end != '\0' || v < -1 || v > 1000000)
 			goto bad;
 		o->idle_spin_us = v < 0 ? -1 : (int)v;
+	} else if (strcasecmp(name, "dir") == 0) {
+		if (*value == '\0' || strlen(value) >= sizeof(o->dir)) {
+			fprintf(stderr, "atoll-kv: %s: dir: bad directory name '%s'\n", where,
+				value);
+			return false;
+		}
+		strcpy(o->dir, value);
 	} else if (strcasecmp(name, "reactors") == 0) {
 		if (!parse_uint(value, ATOLL_MAX_REACTORS, &o->reactors) || o->reactors == 0)
 			goto bad;
@@ -176,20 +201,25 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "maxclients", required_argument, NULL, 'm' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "idle-spin-us", required_argument, NULL, 's' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "appendonly", required_argument, NULL, 'A' },
+		{ "appendfsync", required_argument, NULL, 'F' },
+		{ "maxmemory", required_argument, NULL, 'M' },
+		{ "maxmemory-policy", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct {
 		const char *name;
 		const char *value;
-	} flags[16];
+	} flags[32];
 	int nflags = 0, ch;
 
 	memset(o, 0, sizeof(*o));
 	strcpy(o->bind, DEFAULT_BIND);
 	o->port = DEFAULT_PORT;
 	kv_settings_default(&o->settings);
-	while ((ch = getopt_long(argc, argv, "p:b:r:a:m:c:s:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:b:r:a:m:c:s:d:h", longopts, NULL)) != -1) {
 		const char *name = NULL;
 
 		switch (ch) {
@@ -214,6 +244,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 's':
 			name = "idle-spin-us";
 			break;
+		case 'd':
+			name = "dir";
+			break;
+		case 'A':
+			name = "appendonly";
+			break;
+		case 'F':
+			name = "appendfsync";
+			break;
+		case 'M':
+			name = "maxmemory";
+			break;
+		case 'P':
+			name = "maxmemory-policy";
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -221,7 +266,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			usage(stderr);
 			return 2;
 		}
-		if (name != NULL && nflags < 16)
+		if (name != NULL && nflags < 32)
 			flags[nflags++].name = name, flags[nflags - 1].value = optarg;
 	}
 	if (optind < argc && o->config_file == NULL)
@@ -263,6 +308,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "atoll-kv: cannot listen on %s port %u: %s\n", opt.bind, opt.port,
 			atoll_strerror(err));
 		return 1;
+	}
+	/* As Redis: the server works in DIR, so its files have short names. */
+	if (opt.dir[0] != '\0') {
+		if (mkdir(opt.dir, 0755) < 0 && errno != EEXIST) {
+			fprintf(stderr, "atoll-kv: cannot create directory %s: %s\n", opt.dir,
+				strerror(errno));
+			return 1;
+		}
+		if (chdir(opt.dir) < 0) {
+			fprintf(stderr, "atoll-kv: cannot use directory %s: %s\n", opt.dir,
+				strerror(errno));
+			return 1;
+		}
 	}
 	config.reactors = opt.reactors;
 	config.idle_spin_us = opt.idle_spin_us;
