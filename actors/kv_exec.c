@@ -11,7 +11,11 @@
 uint64_t kv_core_exec(struct kv_core *core, const struct kv_command *cmd, struct kv_exec *x,
 		      int argc, const struct kv_arg *argv)
 {
-	(void)core;
+	kv_store_set_time(core->store, x->now_ms);
+	if (!kv_maxmemory_admit(core, cmd, x->now_ms)) {
+		resp_add_error(x->out, KV_OOM_ERROR);
+		return 0;
+	}
 	cmd->exec(x, argc, argv);
 	return 0;
 }

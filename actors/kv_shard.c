@@ -287,6 +287,7 @@ static void op_info(struct kv_shard *sh)
 	v[KV_INFO_DOORBELLS] = (long long)rs.doorbells;
 	v[KV_INFO_WAKEUPS] = (long long)rs.wakeups;
 	v[KV_INFO_DEAD_LETTERS] = (long long)rs.dead_letters;
+	v[KV_INFO_EVICTED_KEYS] = (long long)ss.evicted_keys;
 	for (int db = 0; db < KV_DBS; db++) {
 		struct kv_db_info di;
 

@@ -79,6 +79,7 @@ enum kv_info_field {
 	KV_INFO_DOORBELLS,
 	KV_INFO_WAKEUPS,
 	KV_INFO_DEAD_LETTERS,
+	KV_INFO_EVICTED_KEYS,
 	KV_INFO_DB0, /* then keys, expires, avg_ttl for each of the KV_DBS dbs */
 	KV_INFO_FIELDS = KV_INFO_DB0 + 3 * KV_DBS,
 };
