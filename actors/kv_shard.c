@@ -41,8 +41,27 @@ struct reply_head {
 	uint32_t pad;
 };
 
+/* Shard 0 shutting the server down (SHUTDOWN, or a signal): first every
+ * shard dumps (if asked), then every shard syncs its log, then the runtime
+ * stops. */
+#define SHUT_CORR 0x5348555444574eull /* the corr of its batches */
+
+struct shutdown {
+	bool active;
+	bool save;
+	bool force;
+	bool failed;
+	int phase; /* 1: dumps, 2: log syncs */
+	unsigned waiting;
+	atoll_msg *reply; /* SHUTDOWN's reply, sent only if it fails */
+	atoll_ref reply_to;
+	uint32_t entry;
+};
+
 struct kv_shard {
 	struct kv_core *core;
+	struct shutdown shut;
+	int64_t shut_entry;  /* the entry of a SHUTDOWN in the batch, or -1 */
 	struct kv_arg *argv; /* decoded arguments of the entry being run */
 	size_t argv_cap;
 	struct resp_out out;  /* the reply being built */
@@ -346,6 +365,80 @@ static void op_info(struct kv_shard *sh)
 		resp_add_int(&sh->out, v[i]);
 }
 
+static void shutdown_phase(atoll_ctx *ctx, struct kv_shard *sh, int phase)
+{
+	const struct kv_server *srv = sh->core->server;
+	struct kv_batch b = { 0 };
+
+	sh->shut.phase = phase;
+	sh->shut.waiting = 0;
+	for (unsigned i = 0; i < srv->nshards; i++) {
+		atoll_msg *m;
+
+		kv_batch_begin(&b, 0, 2);
+		(void)kv_batch_add(&b, phase == 1 ? KV_OP_SAVE : KV_OP_SYNC, 0, 0, NULL);
+		m = kv_batch_take(&b);
+		if (m == NULL) {
+			sh->shut.failed = true;
+			continue;
+		}
+		m->reply_to = atoll_self(ctx);
+		m->corr = SHUT_CORR;
+		if (atoll_send(ctx, srv->shards[i], m) >= 0)
+			sh->shut.waiting++;
+	}
+	kv_batch_free(&b);
+}
+
+static void shutdown_start(atoll_ctx *ctx, struct kv_shard *sh, bool save, bool force)
+{
+	sh->shut.active = true;
+	sh->shut.save = save;
+	sh->shut.force = force;
+	sh->shut.failed = false;
+	fprintf(stderr, "atoll-kv: shutting down%s\n",
+		save ? ": saving the dumps first" : ": syncing the logs");
+	shutdown_phase(ctx, sh, save ? 1 : 2);
+}
+
+/* A shard's answer to a shutdown phase. */
+static void shutdown_reply(atoll_ctx *ctx, struct kv_shard *sh, const atoll_msg *msg)
+{
+	static const char refused[] = "-ERR Errors trying to SHUTDOWN. Check logs.\r\n";
+	struct shutdown *st = &sh->shut;
+	struct kv_reply_view v;
+	const char *b;
+	size_t len;
+
+	if (!st->active || kv_reply_view(msg, &v) < 0 || st->waiting == 0)
+		return;
+	b = v.count == 1 ? kv_reply_at(&v, 0, &len) : NULL;
+	if (b == NULL || len == 0 || b[0] == '-')
+		st->failed = true;
+	if (--st->waiting > 0)
+		return;
+	if (st->phase == 1 && (!st->failed || st->force)) {
+		shutdown_phase(ctx, sh, 2);
+		return;
+	}
+	if (st->phase == 2 && (!st->failed || st->force || st->reply == NULL)) {
+		fprintf(stderr, "atoll-kv: %s, stopping\n",
+			st->failed ? "errors while shutting down (see above)" : "every log synced");
+		atoll_stop_runtime(ctx);
+		return;
+	}
+	/* A dump failed: as Redis, SHUTDOWN refuses (unless FORCE). */
+	fprintf(stderr, "atoll-kv: shutdown refused: errors saving (see above)\n");
+	if (st->reply != NULL) {
+		atoll_msg *m = kv_reply_patch(st->reply, st->entry, refused, sizeof(refused) - 1);
+
+		if (m != NULL)
+			(void)atoll_send(ctx, st->reply_to, m);
+	}
+	st->reply = NULL;
+	st->active = false;
+}
+
 /* KV_OP_REWRITE, KV_OP_SAVE, KV_OP_SYNC: the snapshot and log operations. */
 static void op_persist(atoll_ctx *ctx, struct kv_shard *sh, uint32_t op, uint32_t entry, int argc,
 		       const struct kv_arg *argv)
@@ -441,6 +534,22 @@ static bool run_entry(atoll_ctx *ctx, struct kv_shard *sh, atoll_ref from, uint3
 	case KV_OP_SYNC:
 		op_persist(ctx, sh, op, entry, argc, argv);
 		return false;
+	case KV_OP_SHUTDOWN: {
+		bool save = false, force = false;
+
+		for (int i = 0; i < argc; i++) {
+			save = save || kv_arg_is(&argv[i], "save");
+			force = force || kv_arg_is(&argv[i], "force");
+		}
+		if (core->index != 0 || sh->shut.active) {
+			resp_add_error(&sh->out, "ERR shutdown already in progress");
+			return false;
+		}
+		resp_add_status(&sh->out, "OK"); /* replaced by the error if it fails */
+		sh->shut_entry = entry;
+		shutdown_start(ctx, sh, save, force);
+		return false;
+	}
 	default:
 		break;
 	}
@@ -508,6 +617,7 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 	out_limit = sh->core->settings.client_output_limit;
 	sh->batch_lsn = 0;
 	sh->wait_dump_entry = -1;
+	sh->shut_entry = -1;
 	for (uint32_t i = 0; i < h.count; i++) {
 		struct entry_head e;
 		uint32_t endoff;
@@ -564,6 +674,12 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 	atoll_msg_attach(reply, buf, (uint32_t)len, (uint32_t)(cap > UINT32_MAX ? len : cap),
 			 release_free);
 	reply->corr = msg->corr;
+	if (sh->shut_entry >= 0 && sh->shut.reply == NULL) {
+		sh->shut.reply = reply; /* answered only if the shutdown fails */
+		sh->shut.reply_to = msg->reply_to;
+		sh->shut.entry = (uint32_t)sh->shut_entry;
+		return unlocked;
+	}
 	if (sh->wait_dump_entry >= 0 &&
 	    kv_aof_wait_dump(sh->core, msg->reply_to, reply, (uint32_t)sh->wait_dump_entry) == 0)
 		return unlocked; /* sent when the dump is written */
@@ -651,6 +767,14 @@ static void shard_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 		run_deferred(ctx, sh);
 		kv_aof_flush(ctx, core);
 		return;
+	case KV_MSG_REPLY:
+		if (msg->corr == SHUT_CORR)
+			shutdown_reply(ctx, sh, msg);
+		return;
+	case KV_MSG_SIGNAL:
+		if (!sh->shut.active)
+			shutdown_start(ctx, sh, false, true);
+		return;
 	case KV_MSG_EXPIRE:
 		/* A replay runs with the clock stopped: nothing expires then. */
 		if (!kv_aof_loading(core)) {
@@ -708,6 +832,8 @@ static void shard_stop(atoll_ctx *ctx, void *state)
 
 	(void)ctx;
 	kv_aof_stop(sh->core);
+	atoll_msg_free(sh->shut.reply);
+	sh->shut.reply = NULL;
 	/* Batches still waiting for a lock that will never be released: the
 	 * server is stopping, their senders are going too. */
 	for (size_t i = 0; i < sh->def_len; i++)

@@ -41,6 +41,9 @@ enum kv_shard_msg {
 	KV_MSG_KILL,
 	/* The shard's own periodic timer: active expiry. */
 	KV_MSG_EXPIRE,
+	/* To shard 0, from the runtime: SIGINT or SIGTERM (corr: which). Shard
+	 * 0 then shuts the server down as SHUTDOWN does. */
+	KV_MSG_SIGNAL,
 };
 
 /* Operations a batch entry can name besides a command (whose op is its
@@ -57,6 +60,9 @@ enum kv_op {
 	KV_OP_SAVE,          /* ["bg"]: dump this shard; +OK once written (at once
 			      * with "bg"), or an error */
 	KV_OP_SYNC,          /* write and fsync the log; +OK once done (SHUTDOWN) */
+	KV_OP_SHUTDOWN,      /* shard 0 only: ["save"|"nosave"] ["force"]: dump every
+			      * shard if asked, sync every log, stop the runtime. No
+			      * reply unless it fails (an error) */
 };
 
 /* KV_OP_INFO's integers, in order. */

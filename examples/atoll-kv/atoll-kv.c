@@ -340,11 +340,11 @@ static bool check_files(struct kv_server *srv, const struct options *o, unsigned
 		if (k == 1 && o->settings.appendonly && count_files(KV_AOF_NAME, n, &stray) == n)
 			continue; /* the logs win; the dumps are not read */
 		fprintf(stderr,
-			"atoll-kv: %s.* in %s were written by a server with another number of "
-			"shards (found %u of the %u this one needs%s%ld): start with the "
-			"--reactors it had\n",
-			names[k], o->dir[0] ? o->dir : "the working directory", have, n,
-			stray >= 0 ? ", and index " : "", stray);
+			"atoll-kv: %s.* in %s do not match this server's %u shards (%u of "
+			"%s.0..%u present%s): keys are sharded by count, so start with the "
+			"--reactors the server that wrote them had\n",
+			names[k], o->dir[0] ? o->dir : "the working directory", n, have, names[k],
+			n - 1, stray >= 0 ? ", and more beyond" : "");
 		return false;
 	}
 	{
@@ -466,6 +466,8 @@ int main(int argc, char **argv)
 		atoll_runtime_stop(rt);
 		goto out;
 	}
+	/* SIGINT and SIGTERM: shard 0 syncs every log, then stops the runtime. */
+	atoll_runtime_on_signal(rt, srv.shards[0], KV_MSG_SIGNAL);
 	resp_conn_proto_init(&proto, &srv);
 	{
 		struct atoll_tcp_listener_args listener = {
