@@ -713,6 +713,62 @@ static void cmd_time(struct conn *c)
 	conn_reply_end(c);
 }
 
+/* Every shard does op; the reply is status once all said +OK. */
+static void to_all_status(struct conn *c, uint32_t op, int argc, const struct kv_arg *argv,
+			  const char *status)
+{
+	char *text = strdup(status);
+
+	if (text == NULL) {
+		conn_error(c, "ERR out of memory");
+		return;
+	}
+	conn_to_all(c, CMB_STATUS, op, argc, argv, 0, text);
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: shard 0 runs it. */
+static void cmd_shutdown(struct conn *c, int argc, const struct kv_arg *argv)
+{
+	struct kv_arg args[2];
+	int n = 0;
+	bool save = false, nosave = false, force = false;
+	struct slot *s;
+
+	for (int i = 1; i < argc; i++) {
+		if (kv_arg_is(&argv[i], "save"))
+			save = true;
+		else if (kv_arg_is(&argv[i], "nosave"))
+			nosave = true;
+		else if (kv_arg_is(&argv[i], "force"))
+			force = true;
+		else if (kv_arg_is(&argv[i], "now"))
+			continue;
+		else if (kv_arg_is(&argv[i], "abort")) {
+			conn_error(c, "ERR No shutdown in progress.");
+			return;
+		} else {
+			conn_error(c, "ERR syntax error");
+			return;
+		}
+	}
+	if (save && nosave) {
+		conn_error(c, "ERR syntax error");
+		return;
+	}
+	/* No save points: SHUTDOWN saves only when told to (Redis's rule with
+	 * save ""). */
+	if (save)
+		args[n++] = (struct kv_arg){ "save", 4 };
+	if (force)
+		args[n++] = (struct kv_arg){ "force", 5 };
+	s = conn_slot(c, CMB_ONE);
+	if (s == NULL) {
+		conn_error(c, "ERR out of memory");
+		return;
+	}
+	conn_add_remote(c, s, 0, KV_OP_SHUTDOWN, n, args);
+}
+
 void conn_command(struct conn *c, const struct kv_command *cmd, int argc, const struct kv_arg *argv)
 {
 	const char *n = cmd->name;
@@ -764,6 +820,20 @@ void conn_command(struct conn *c, const struct kv_command *cmd, int argc, const 
 		cmd_time(c);
 	} else if (strcmp(n, "debug") == 0) {
 		cmd_debug(c, argc, argv);
+	} else if (strcmp(n, "bgrewriteaof") == 0) {
+		to_all_status(c, KV_OP_REWRITE, 0, NULL,
+			      "Background append only file rewriting started");
+	} else if (strcmp(n, "bgsave") == 0) {
+		const struct kv_arg bg = { "bg", 2 };
+
+		if (argc > 2 || (argc == 2 && !kv_arg_is(&argv[1], "schedule")))
+			conn_error(c, "ERR syntax error");
+		else
+			to_all_status(c, KV_OP_SAVE, 1, &bg, "Background saving started");
+	} else if (strcmp(n, "save") == 0) {
+		to_all_status(c, KV_OP_SAVE, 0, NULL, "OK");
+	} else if (strcmp(n, "shutdown") == 0) {
+		cmd_shutdown(c, argc, argv);
 	} else {
 		conn_error(c, "ERR internal: command without a handler");
 	}

@@ -6,12 +6,20 @@
  */
 #include "kv_server.h"
 
+#include "kv_aof.h"
 #include "kv_cmd.h"
 
 uint64_t kv_core_exec(struct kv_core *core, const struct kv_command *cmd, struct kv_exec *x,
 		      int argc, const struct kv_arg *argv)
 {
-	(void)core;
+	char msg[160];
+
+	/* As Redis: while the log cannot be written, writes are refused
+	 * (reads go on), so nothing is acknowledged that could be lost. */
+	if ((cmd->flags & KV_CMD_WRITE) && kv_aof_refuses_writes(core, msg, sizeof(msg))) {
+		resp_add_error(x->out, msg);
+		return 0;
+	}
 	cmd->exec(x, argc, argv);
-	return 0;
+	return kv_aof_record(core, cmd, x, argc, argv);
 }

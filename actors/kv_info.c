@@ -173,6 +173,53 @@ static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struc
 		line(t, "mem_allocator:jemalloc");
 		line(t, "%s", "");
 	}
+	if (want(sec, "persistence", true)) {
+		const long long *p = &sum[KV_INFO_PERSIST];
+		long long lag = 0, last_save = -1, rewrite_ms = 0;
+
+		/* Flags: any shard; times: the worst shard; sizes: the sum. */
+		for (unsigned i = 0; i < n; i++) {
+			const long long *q = &v[i][KV_INFO_PERSIST];
+
+			if (q[KV_PERSIST_AOF_FSYNC_LAG] > lag)
+				lag = q[KV_PERSIST_AOF_FSYNC_LAG];
+			if (last_save < 0 || q[KV_PERSIST_LAST_SAVE] < last_save)
+				last_save = q[KV_PERSIST_LAST_SAVE];
+			if (q[KV_PERSIST_AOF_LAST_REWRITE_MS] > rewrite_ms)
+				rewrite_ms = q[KV_PERSIST_AOF_LAST_REWRITE_MS];
+		}
+		line(t, "# Persistence");
+		line(t, "loading:%d", p[KV_PERSIST_LOADING] > 0);
+		line(t, "async_loading:0");
+		line(t, "rdb_changes_since_last_save:%lld", p[KV_PERSIST_CHANGES]);
+		line(t, "rdb_bgsave_in_progress:%d", p[KV_PERSIST_SAVING] > 0);
+		line(t, "rdb_last_save_time:%lld",
+		     last_save > 0 ? last_save : (long long)(srv->start_ms / 1000));
+		line(t, "rdb_last_bgsave_status:%s",
+		     p[KV_PERSIST_LAST_SAVE_OK] == (long long)n ? "ok" : "err");
+		line(t, "aof_enabled:%d", p[KV_PERSIST_AOF_ENABLED] > 0);
+		line(t, "aof_rewrite_in_progress:%d", p[KV_PERSIST_AOF_REWRITING] > 0);
+		line(t, "aof_rewrite_scheduled:0");
+		line(t, "aof_rewrites:%lld", p[KV_PERSIST_AOF_REWRITES]);
+		line(t, "aof_last_rewrite_time_sec:%lld",
+		     p[KV_PERSIST_AOF_REWRITES] > 0 ? (rewrite_ms + 999) / 1000 : -1LL);
+		line(t, "aof_last_bgrewrite_status:%s",
+		     p[KV_PERSIST_AOF_LAST_REWRITE_OK] == (long long)n ? "ok" : "err");
+		line(t, "aof_last_write_status:%s",
+		     p[KV_PERSIST_AOF_LAST_WRITE_OK] == (long long)n ? "ok" : "err");
+		if (p[KV_PERSIST_AOF_ENABLED] > 0) {
+			line(t, "aof_current_size:%lld", p[KV_PERSIST_AOF_CURRENT_SIZE]);
+			line(t, "aof_base_size:%lld", p[KV_PERSIST_AOF_BASE_SIZE]);
+			line(t, "aof_buffer_length:%lld", p[KV_PERSIST_AOF_BUFFER]);
+			line(t, "aof_pending_writes:%lld", p[KV_PERSIST_AOF_BUFFER]);
+			line(t, "aof_unsynced_bytes:%lld", p[KV_PERSIST_AOF_UNSYNCED]);
+			line(t, "aof_fsync_lag_ms:%lld", lag);
+			line(t, "aof_fsyncs:%lld", p[KV_PERSIST_AOF_FSYNCS]);
+			line(t, "aof_replies_waiting_fsync:%lld", p[KV_PERSIST_AOF_HELD]);
+			line(t, "aof_write_errors:%lld", p[KV_PERSIST_AOF_WRITE_ERRS]);
+		}
+		line(t, "%s", "");
+	}
 	if (want(sec, "stats", true)) {
 		line(t, "# Stats");
 		line(t, "total_connections_received:%lld", sum[KV_INFO_CONNECTIONS]);

@@ -9,6 +9,8 @@
  */
 #include "kv_server.h"
 
+#include "kv_aof.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +54,18 @@ int kv_server_init(struct kv_server *srv, unsigned nshards, const struct kv_sett
 	srv->start_ns = atoll_now_ns();
 	atomic_init(&srv->clients, 0);
 	atomic_init(&srv->next_client_id, 0);
+	atomic_init(&srv->loaded, 0);
+	atomic_init(&srv->load_failed, 0);
 	return 0;
 }
 
 void kv_server_destroy(struct kv_server *srv)
 {
 	if (srv->cores != NULL) {
-		for (unsigned i = 0; i < srv->nshards; i++)
+		for (unsigned i = 0; i < srv->nshards; i++) {
+			kv_aof_destroy(&srv->cores[i]);
 			kv_store_free(srv->cores[i].store);
+		}
 	}
 	free(srv->cores);
 	free(srv->shards);

@@ -166,6 +166,15 @@ struct kv_server {
 	 * do. Relaxed fetch_add: only uniqueness and order matter, it guards
 	 * no other memory. */
 	_Atomic uint64_t next_client_id;
+	/* Loading at start (kv_aof.h). Set before the runtime starts: */
+	bool repair;          /* cut a corrupt log at the bad command */
+	bool load_dump_first; /* appendonly, no logs yet, but a dump: load it */
+	/* Shards done loading, and shards that failed (their core's
+	 * aof->error_text says why). Each shard adds 1 to one of them once,
+	 * release, after writing its store and error text; the starting
+	 * thread reads them acquire before it looks at either. */
+	_Atomic unsigned loaded;
+	_Atomic unsigned load_failed;
 };
 
 struct kv_command;

@@ -41,8 +41,27 @@ struct reply_head {
 	uint32_t pad;
 };
 
+/* Shard 0 shutting the server down (SHUTDOWN, or a signal): first every
+ * shard dumps (if asked), then every shard syncs its log, then the runtime
+ * stops. */
+#define SHUT_CORR 0x5348555444574eull /* the corr of its batches */
+
+struct shutdown {
+	bool active;
+	bool save;
+	bool force;
+	bool failed;
+	int phase; /* 1: dumps, 2: log syncs */
+	unsigned waiting;
+	atoll_msg *reply; /* SHUTDOWN's reply, sent only if it fails */
+	atoll_ref reply_to;
+	uint32_t entry;
+};
+
 struct kv_shard {
 	struct kv_core *core;
+	struct shutdown shut;
+	int64_t shut_entry;  /* the entry of a SHUTDOWN in the batch, or -1 */
 	struct kv_arg *argv; /* decoded arguments of the entry being run */
 	size_t argv_cap;
 	struct resp_out out;  /* the reply being built */
@@ -50,6 +69,8 @@ struct kv_shard {
 	size_t def_len;
 	size_t def_cap;
 	uint64_t dirty;
+	uint64_t batch_lsn;      /* the log position the batch's reply waits for */
+	int64_t wait_dump_entry; /* the entry of a SAVE in the batch, or -1 */
 };
 
 /* --- batch building (connection side) -------------------------------- */
@@ -143,6 +164,49 @@ void kv_batch_free(struct kv_batch *b)
 {
 	free(b->buf);
 	memset(b, 0, sizeof(*b));
+}
+
+atoll_msg *kv_reply_patch(atoll_msg *reply, uint32_t i, const char *resp, size_t len)
+{
+	struct kv_reply_view v;
+	struct reply_head rh;
+	struct resp_out o;
+	size_t base, off = 0, n, cap;
+	atoll_msg *m;
+	char *buf;
+
+	if (kv_reply_view(reply, &v) < 0 || i >= v.count) {
+		return reply;
+	}
+	rh = (struct reply_head){ .seq = v.seq, .count = v.count };
+	resp_out_init(&o, 2);
+	resp_add_raw(&o, &rh, sizeof(rh));
+	base = sizeof(rh) + 4ull * v.count;
+	if (resp_out_reserve(&o, 4ull * v.count))
+		o.len = base;
+	for (uint32_t k = 0; k < v.count; k++) {
+		const char *p = kv_reply_at(&v, k, &n);
+		uint32_t endoff;
+
+		if (k == i)
+			resp_add_raw(&o, resp, len);
+		else
+			resp_add_raw(&o, p, n);
+		endoff = (uint32_t)(o.len - base);
+		if (!o.oom)
+			memcpy(o.data + sizeof(rh) + 4ull * k, &endoff, 4);
+		off += n;
+	}
+	m = o.oom ? NULL : atoll_msg_new(KV_MSG_REPLY, 0);
+	if (m == NULL) {
+		resp_out_free(&o);
+		return reply; /* the +OK stands: better than no answer */
+	}
+	buf = resp_out_detach(&o, &n, &cap);
+	atoll_msg_attach(m, buf, (uint32_t)n, (uint32_t)(cap > UINT32_MAX ? n : cap), release_free);
+	m->corr = reply->corr;
+	atoll_msg_free(reply);
+	return m;
 }
 
 int kv_reply_view(const atoll_msg *msg, struct kv_reply_view *v)
@@ -287,6 +351,7 @@ static void op_info(struct kv_shard *sh)
 	v[KV_INFO_DOORBELLS] = (long long)rs.doorbells;
 	v[KV_INFO_WAKEUPS] = (long long)rs.wakeups;
 	v[KV_INFO_DEAD_LETTERS] = (long long)rs.dead_letters;
+	kv_aof_info(core, &v[KV_INFO_PERSIST]);
 	for (int db = 0; db < KV_DBS; db++) {
 		struct kv_db_info di;
 
@@ -300,11 +365,134 @@ static void op_info(struct kv_shard *sh)
 		resp_add_int(&sh->out, v[i]);
 }
 
+static void shutdown_phase(atoll_ctx *ctx, struct kv_shard *sh, int phase)
+{
+	const struct kv_server *srv = sh->core->server;
+	struct kv_batch b = { 0 };
+
+	sh->shut.phase = phase;
+	sh->shut.waiting = 0;
+	for (unsigned i = 0; i < srv->nshards; i++) {
+		atoll_msg *m;
+
+		kv_batch_begin(&b, 0, 2);
+		(void)kv_batch_add(&b, phase == 1 ? KV_OP_SAVE : KV_OP_SYNC, 0, 0, NULL);
+		m = kv_batch_take(&b);
+		if (m == NULL) {
+			sh->shut.failed = true;
+			continue;
+		}
+		m->reply_to = atoll_self(ctx);
+		m->corr = SHUT_CORR;
+		if (atoll_send(ctx, srv->shards[i], m) >= 0)
+			sh->shut.waiting++;
+	}
+	kv_batch_free(&b);
+}
+
+static void shutdown_start(atoll_ctx *ctx, struct kv_shard *sh, bool save, bool force)
+{
+	sh->shut.active = true;
+	sh->shut.save = save;
+	sh->shut.force = force;
+	sh->shut.failed = false;
+	fprintf(stderr, "atoll-kv: shutting down%s\n",
+		save ? ": saving the dumps first" : ": syncing the logs");
+	shutdown_phase(ctx, sh, save ? 1 : 2);
+}
+
+/* A shard's answer to a shutdown phase. */
+static void shutdown_reply(atoll_ctx *ctx, struct kv_shard *sh, const atoll_msg *msg)
+{
+	static const char refused[] = "-ERR Errors trying to SHUTDOWN. Check logs.\r\n";
+	struct shutdown *st = &sh->shut;
+	struct kv_reply_view v;
+	const char *b;
+	size_t len;
+
+	if (!st->active || kv_reply_view(msg, &v) < 0 || st->waiting == 0)
+		return;
+	b = v.count == 1 ? kv_reply_at(&v, 0, &len) : NULL;
+	if (b == NULL || len == 0 || b[0] == '-')
+		st->failed = true;
+	if (--st->waiting > 0)
+		return;
+	if (st->phase == 1 && (!st->failed || st->force)) {
+		shutdown_phase(ctx, sh, 2);
+		return;
+	}
+	if (st->phase == 2 && (!st->failed || st->force || st->reply == NULL)) {
+		fprintf(stderr, "atoll-kv: %s, stopping\n",
+			st->failed ? "errors while shutting down (see above)" : "every log synced");
+		atoll_stop_runtime(ctx);
+		return;
+	}
+	/* A dump failed: as Redis, SHUTDOWN refuses (unless FORCE). */
+	fprintf(stderr, "atoll-kv: shutdown refused: errors saving (see above)\n");
+	if (st->reply != NULL) {
+		atoll_msg *m = kv_reply_patch(st->reply, st->entry, refused, sizeof(refused) - 1);
+
+		if (m != NULL)
+			(void)atoll_send(ctx, st->reply_to, m);
+	}
+	st->reply = NULL;
+	st->active = false;
+}
+
+/* KV_OP_REWRITE, KV_OP_SAVE, KV_OP_SYNC: the snapshot and log operations. */
+static void op_persist(atoll_ctx *ctx, struct kv_shard *sh, uint32_t op, uint32_t entry, int argc,
+		       const struct kv_arg *argv)
+{
+	struct kv_core *core = sh->core;
+	uint64_t lsn;
+	int err;
+
+	switch (op) {
+	case KV_OP_REWRITE:
+		err = kv_aof_rewrite(ctx, core);
+		if (err == -EALREADY)
+			resp_add_error(&sh->out, "ERR Background append only file rewriting "
+						 "already in progress");
+		else if (err == -EBUSY)
+			resp_add_error(&sh->out, "ERR Background save already in progress");
+		else if (err == -ENOENT)
+			resp_add_error(&sh->out,
+				       "ERR Append only file is off: start with --appendonly yes");
+		else if (err < 0)
+			resp_add_errorf(&sh->out, "ERR Background AOF rewrite failed: %s",
+					strerror(-err));
+		else
+			resp_add_status(&sh->out, "OK");
+		return;
+	case KV_OP_SAVE:
+		err = kv_aof_dump(ctx, core);
+		if (err == -EBUSY)
+			resp_add_error(&sh->out, "ERR Background save or AOF rewrite already in "
+						 "progress");
+		else if (err < 0)
+			resp_add_errorf(&sh->out, "ERR saving failed: %s", strerror(-err));
+		else
+			resp_add_status(&sh->out, "OK");
+		if (err == 0 && !(argc >= 1 && kv_arg_is(&argv[0], "bg")))
+			sh->wait_dump_entry = entry;
+		return;
+	case KV_OP_SYNC:
+		lsn = kv_aof_sync_all(core);
+		if (lsn > sh->batch_lsn)
+			sh->batch_lsn = lsn;
+		resp_add_status(&sh->out, "OK");
+		return;
+	default:
+		return;
+	}
+}
+
 /* Runs one entry; its reply goes to sh->out. Returns true when it released
  * the lock (the deferred batches may run). */
-static bool run_entry(atoll_ctx *ctx, struct kv_shard *sh, atoll_ref from, uint32_t op, int db,
-		      int argc, const struct kv_arg *argv, uint64_t now_ms)
+static bool run_entry(atoll_ctx *ctx, struct kv_shard *sh, atoll_ref from, uint32_t op,
+		      uint32_t entry, int db, int argc, const struct kv_arg *argv, uint64_t now_ms)
 {
+	uint64_t lsn;
 	struct kv_core *core = sh->core;
 	const struct kv_command *cmd;
 	struct kv_exec x;
@@ -341,6 +529,27 @@ static bool run_entry(atoll_ctx *ctx, struct kv_shard *sh, atoll_ref from, uint3
 		memset(&core->stats, 0, sizeof(core->stats));
 		resp_add_status(&sh->out, "OK");
 		return false;
+	case KV_OP_REWRITE:
+	case KV_OP_SAVE:
+	case KV_OP_SYNC:
+		op_persist(ctx, sh, op, entry, argc, argv);
+		return false;
+	case KV_OP_SHUTDOWN: {
+		bool save = false, force = false;
+
+		for (int i = 0; i < argc; i++) {
+			save = save || kv_arg_is(&argv[i], "save");
+			force = force || kv_arg_is(&argv[i], "force");
+		}
+		if (core->index != 0 || sh->shut.active) {
+			resp_add_error(&sh->out, "ERR shutdown already in progress");
+			return false;
+		}
+		resp_add_status(&sh->out, "OK"); /* replaced by the error if it fails */
+		sh->shut_entry = entry;
+		shutdown_start(ctx, sh, save, force);
+		return false;
+	}
 	default:
 		break;
 	}
@@ -350,7 +559,9 @@ static bool run_entry(atoll_ctx *ctx, struct kv_shard *sh, atoll_ref from, uint3
 		return false;
 	}
 	x = (struct kv_exec){ .store = core->store, .db = db, .now_ms = now_ms, .out = &sh->out };
-	(void)kv_core_exec(core, cmd, &x, argc, argv);
+	lsn = kv_core_exec(core, cmd, &x, argc, argv);
+	if (lsn > sh->batch_lsn)
+		sh->batch_lsn = lsn;
 	sh->dirty += x.dirty;
 	return false;
 }
@@ -404,6 +615,9 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 	if (resp_out_reserve(&sh->out, 4ull * h.count))
 		sh->out.len = base;
 	out_limit = sh->core->settings.client_output_limit;
+	sh->batch_lsn = 0;
+	sh->wait_dump_entry = -1;
+	sh->shut_entry = -1;
 	for (uint32_t i = 0; i < h.count; i++) {
 		struct entry_head e;
 		uint32_t endoff;
@@ -433,7 +647,7 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 			resp_add_error(&sh->out,
 				       "ERR output buffer limit reached, command not run");
 		else if (ok)
-			unlocked |= run_entry(ctx, sh, msg->reply_to, e.op, e.db, (int)e.argc,
+			unlocked |= run_entry(ctx, sh, msg->reply_to, e.op, i, e.db, (int)e.argc,
 					      sh->argv, now_ms);
 		else
 			resp_add_error(&sh->out, "ERR internal: malformed batch");
@@ -460,7 +674,17 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 	atoll_msg_attach(reply, buf, (uint32_t)len, (uint32_t)(cap > UINT32_MAX ? len : cap),
 			 release_free);
 	reply->corr = msg->corr;
-	(void)atoll_send(ctx, msg->reply_to, reply);
+	if (sh->shut_entry >= 0 && sh->shut.reply == NULL) {
+		sh->shut.reply = reply; /* answered only if the shutdown fails */
+		sh->shut.reply_to = msg->reply_to;
+		sh->shut.entry = (uint32_t)sh->shut_entry;
+		return unlocked;
+	}
+	if (sh->wait_dump_entry >= 0 &&
+	    kv_aof_wait_dump(sh->core, msg->reply_to, reply, (uint32_t)sh->wait_dump_entry) == 0)
+		return unlocked; /* sent when the dump is written */
+	/* appendfsync always: once the log is fsynced past the batch's writes. */
+	kv_aof_hold(ctx, sh->core, sh->batch_lsn, msg->reply_to, reply);
 	return unlocked;
 }
 
@@ -483,7 +707,8 @@ static bool may_run(const struct kv_shard *sh, const atoll_msg *m)
 {
 	atoll_ref holder = sh->core->lock_holder;
 
-	return holder == ATOLL_REF_NONE || holder == m->reply_to;
+	/* While the log is replayed, every batch waits. */
+	return (holder == ATOLL_REF_NONE || holder == m->reply_to) && !kv_aof_loading(sh->core);
 }
 
 /*
@@ -517,12 +742,18 @@ static void shard_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 	struct kv_shard *sh = state;
 	struct kv_core *core = sh->core;
 
+	if (kv_aof_receive(ctx, core, msg)) {
+		if (sh->def_len > 0) /* loading may have ended */
+			run_deferred(ctx, sh);
+		return;
+	}
 	switch (msg->type) {
 	case KV_MSG_BATCH:
 		/* The common case: nothing waits and nobody else holds the lock. */
 		if (sh->def_len == 0 && may_run(sh, msg)) {
 			if (run_batch(ctx, sh, msg))
 				run_deferred(ctx, sh);
+			kv_aof_flush(ctx, core);
 			return;
 		}
 		/* Behind the lock, or behind batches that are: in the queue, so
@@ -534,9 +765,24 @@ static void shard_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 		else
 			(void)run_batch(ctx, sh, msg); /* no memory to wait: run it */
 		run_deferred(ctx, sh);
+		kv_aof_flush(ctx, core);
+		return;
+	case KV_MSG_REPLY:
+		if (msg->corr == SHUT_CORR)
+			shutdown_reply(ctx, sh, msg);
+		return;
+	case KV_MSG_SIGNAL:
+		if (!sh->shut.active)
+			shutdown_start(ctx, sh, false, true);
 		return;
 	case KV_MSG_EXPIRE:
-		(void)kv_store_active_expire(core->store, kv_unix_ms(), 1000);
+		/* A replay runs with the clock stopped: nothing expires then. */
+		if (!kv_aof_loading(core)) {
+			uint64_t now = kv_unix_ms();
+
+			(void)kv_store_active_expire(core->store, now, 1000);
+			kv_aof_tick(ctx, core, now);
+		}
 		return;
 	default:
 		return;
@@ -560,6 +806,19 @@ static int shard_init(atoll_ctx *ctx, void *state, const void *arg)
 			return -ENOMEM;
 	}
 	resp_out_init(&sh->out, 2);
+	sh->wait_dump_entry = -1;
+	/* The log (or the dump) is replayed before anything else runs: the
+	 * program starts the listeners once every shard has loaded. */
+	if (sh->core->aof == NULL) {
+		atoll_msg *load;
+		int err = kv_aof_create(sh->core, atoll_self(ctx));
+
+		if (err < 0)
+			return err;
+		load = atoll_msg_new(KV_MSG_AOF_LOAD, 0);
+		if (load == NULL || atoll_send(ctx, atoll_self(ctx), load) < 0)
+			return -ENOMEM;
+	}
 	hz = sh->core->settings.hz ? sh->core->settings.hz : 10;
 	tick = atoll_msg_new(KV_MSG_EXPIRE, 0);
 	if (tick == NULL)
@@ -572,6 +831,9 @@ static void shard_stop(atoll_ctx *ctx, void *state)
 	struct kv_shard *sh = state;
 
 	(void)ctx;
+	kv_aof_stop(sh->core);
+	atoll_msg_free(sh->shut.reply);
+	sh->shut.reply = NULL;
 	/* Batches still waiting for a lock that will never be released: the
 	 * server is stopping, their senders are going too. */
 	for (size_t i = 0; i < sh->def_len; i++)

@@ -23,6 +23,7 @@
 
 #include <atoll.h>
 
+#include "kv_aof.h"
 #include "kv_cmd.h"
 #include "kv_server.h"
 
@@ -40,6 +41,9 @@ enum kv_shard_msg {
 	KV_MSG_KILL,
 	/* The shard's own periodic timer: active expiry. */
 	KV_MSG_EXPIRE,
+	/* To shard 0, from the runtime: SIGINT or SIGTERM (corr: which). Shard
+	 * 0 then shuts the server down as SHUTDOWN does. */
+	KV_MSG_SIGNAL,
 };
 
 /* Operations a batch entry can name besides a command (whose op is its
@@ -52,6 +56,13 @@ enum kv_op {
 	KV_OP_KILL,          /* CLIENT KILL filters; :matched */
 	KV_OP_CONFIG,        /* name value: apply a setting; +OK */
 	KV_OP_RESETSTAT,     /* CONFIG RESETSTAT for this core; +OK */
+	KV_OP_REWRITE,       /* BGREWRITEAOF: start this shard's; +OK or an error */
+	KV_OP_SAVE,          /* ["bg"]: dump this shard; +OK once written (at once
+			      * with "bg"), or an error */
+	KV_OP_SYNC,          /* write and fsync the log; +OK once done (SHUTDOWN) */
+	KV_OP_SHUTDOWN,      /* shard 0 only: ["save"|"nosave"] ["force"]: dump every
+			      * shard if asked, sync every log, stop the runtime. No
+			      * reply unless it fails (an error) */
 };
 
 /* KV_OP_INFO's integers, in order. */
@@ -80,7 +91,9 @@ enum kv_info_field {
 	KV_INFO_WAKEUPS,
 	KV_INFO_DEAD_LETTERS,
 	KV_INFO_DB0, /* then keys, expires, avg_ttl for each of the KV_DBS dbs */
-	KV_INFO_FIELDS = KV_INFO_DB0 + 3 * KV_DBS,
+	/* then the KV_PERSIST_FIELDS figures of kv_aof_info */
+	KV_INFO_PERSIST = KV_INFO_DB0 + 3 * KV_DBS,
+	KV_INFO_FIELDS = KV_INFO_PERSIST + KV_PERSIST_FIELDS,
 };
 
 /* The shard actor. Init argument: struct kv_server * (the shard's core is
@@ -115,6 +128,10 @@ struct kv_reply_view {
 	const uint32_t *ends; /* ends[i]: where reply i ends in data */
 	const char *data;
 };
+
+/* A copy of reply (a KV_MSG_REPLY) with entry i's reply replaced by the
+ * len RESP bytes at resp; reply is freed. NULL when out of memory. */
+atoll_msg *kv_reply_patch(atoll_msg *reply, uint32_t i, const char *resp, size_t len);
 
 /* Reads a KV_MSG_REPLY. Returns 0, or -EINVAL when msg is not one. */
 int kv_reply_view(const atoll_msg *msg, struct kv_reply_view *v);

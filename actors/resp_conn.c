@@ -51,12 +51,15 @@ static void unknown_command(struct conn *c, int argc, const struct kv_arg *argv)
 	conn_error(c, msg);
 }
 
-static bool can_run_here(const struct conn *c)
+/* Under appendfsync always a write's reply waits for the log's fsync, which
+ * the shard does (kv_aof_hold): writes go to it even from its own core. */
+static bool can_run_here(const struct conn *c, const struct kv_command *cmd)
 {
 	atoll_ref holder = c->core->lock_holder;
 
 	return (holder == ATOLL_REF_NONE || holder == c->client.ref) && c->own_inflight == 0 &&
-	       c->bno[c->core->index] < 0;
+	       c->bno[c->core->index] < 0 &&
+	       !((cmd->flags & KV_CMD_WRITE) && kv_aof_sync_replies(c->core));
 }
 
 static void run_here(struct conn *c, const struct kv_command *cmd, int argc,
@@ -66,6 +69,7 @@ static void run_here(struct conn *c, const struct kv_command *cmd, int argc,
 
 	x.out = conn_reply_begin(c);
 	(void)kv_core_exec(c->core, cmd, &x, argc, argv);
+	kv_aof_kick(c->ctx, c->core);
 	conn_reply_end(c);
 	c->core->stats.commands_local++;
 }
@@ -75,7 +79,7 @@ void conn_route_key(struct conn *c, const struct kv_command *cmd, int argc,
 {
 	struct slot *s;
 
-	if (shard == c->core->index && can_run_here(c)) {
+	if (shard == c->core->index && can_run_here(c, cmd)) {
 		run_here(c, cmd, argc, argv);
 		return;
 	}
@@ -143,7 +147,7 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 		if (subc == 1)
 			continue;
 		part_of[shard] = s->nparts;
-		if (shard == c->core->index && can_run_here(c)) {
+		if (shard == c->core->index && can_run_here(c, cmd)) {
 			struct rb *rb = c->cur;
 			struct kv_exec x = { .store = c->core->store,
 					     .db = c->client.db,
@@ -153,6 +157,7 @@ static void route_keys(struct conn *c, const struct kv_command *cmd, int argc,
 
 			rb->local.proto = c->client.resp;
 			(void)kv_core_exec(c->core, cmd, &x, subc, sub);
+			kv_aof_kick(c->ctx, c->core);
 			(void)conn_add_local_part(c, s, off, rb->local.len - off);
 			c->core->stats.commands_local++;
 		} else {

@@ -35,6 +35,7 @@ enum combine {
 	CMB_INFO,   /* KV_OP_INFO arrays, formatted as INFO text */
 	CMB_TEXT,   /* bulk strings joined (CLIENT LIST) */
 	CMB_KILL,   /* CLIENT KILL: a sum, or +OK / error in the old form */
+	CMB_STATUS, /* every part +OK: the status in slot text; else the first error */
 };
 
 struct part {

@@ -411,6 +411,9 @@ static void emit_slot(struct conn *c, struct rb *rb, const struct slot *s, struc
 		}
 	}
 	switch (s->combine) {
+	case CMB_STATUS:
+		resp_add_status(o, s->text != NULL ? s->text : "OK");
+		return;
 	case CMB_ONE:
 	case CMB_OK:
 		b = conn_part_bytes(rb, &parts[0], &len);

@@ -174,6 +174,27 @@ int atoll_io_open(atoll_ctx *ctx, struct atoll_io *io, int flags, mode_t mode)
 	return 0;
 }
 
+int atoll_io_rename(atoll_ctx *ctx, struct atoll_io *io)
+{
+	int err = take(ctx, io, -1, ATOLL_IO_RENAME);
+	const char *from, *to, *end;
+	struct io_uring_sqe *sqe;
+
+	if (err < 0)
+		return err;
+	from = io->msg.data;
+	end = from + io->msg.len;
+	to = io->msg.len > 0 ? memchr(from, '\0', io->msg.len) : NULL;
+	if (to == NULL || to + 1 >= end || memchr(to + 1, '\0', (size_t)(end - to - 1)) == NULL) {
+		atoll_msg_free(&io->msg);
+		return -EINVAL; /* Two NUL-terminated paths within msg.len. */
+	}
+	sqe = atoll__sqe(ctx);
+	io_uring_prep_renameat(sqe, AT_FDCWD, from, AT_FDCWD, to + 1, 0);
+	io_uring_sqe_set_data64(sqe, atoll__ud(io, ATOLL__UD_IO));
+	return 0;
+}
+
 int atoll_io_close(atoll_ctx *ctx, int fd, struct atoll_io *io)
 {
 	int err = take(ctx, io, fd, ATOLL_IO_CLOSE);

@@ -48,6 +48,29 @@ static void arm_eventfd_read(struct atoll_ctx *r)
 	io_uring_sqe_set_data64(sqe, ATOLL__TAG_EVENTFD);
 }
 
+/* atoll_runtime_on_signal: the first signal goes to the actor that asked;
+ * returns false to stop at once (none asked, a second signal, or the
+ * message could not be sent). */
+static bool signal_to_actor(struct atoll_ctx *r)
+{
+	/* Pairs with the release in atoll_runtime_on_signal. */
+	atoll_ref to = atomic_load_explicit(&r->rt->signal_to, memory_order_acquire);
+	atoll_msg *m;
+
+	if (to == ATOLL_REF_NONE || r->rt->signals_seen++ > 0)
+		return false;
+	m = atoll_msg_new(atomic_load_explicit(&r->rt->signal_type, memory_order_relaxed), 0);
+	if (m == NULL)
+		return false;
+	m->corr = r->siginfo.ssi_signo;
+	if (atoll_send(r, to, m) < 0)
+		return false;
+	atoll__log_info("received %s: the application shuts down (send it again to stop at "
+			"once)",
+			strsignal((int)r->siginfo.ssi_signo));
+	return true;
+}
+
 static void arm_signal_read(struct atoll_ctx *r)
 {
 	struct io_uring_sqe *sqe = atoll__sqe(r);
@@ -332,6 +355,11 @@ void atoll__reactor_reap(struct atoll_ctx *r)
 			break;
 		case ATOLL__TAG_SIGNAL:
 			if (cqe->res == (int)sizeof(r->siginfo)) {
+				if (signal_to_actor(r)) {
+					if (!r->io_stopping)
+						arm_signal_read(r);
+					break;
+				}
 				atoll__log_info("received %s, stopping",
 						strsignal((int)r->siginfo.ssi_signo));
 				atoll_runtime_stop(r->rt);

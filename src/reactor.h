@@ -180,6 +180,12 @@ struct atoll_runtime {
 	bool signals;
 	sigset_t old_mask;
 	int signal_fd;
+	/* atoll_runtime_on_signal: the actor told of SIGINT/SIGTERM, and the
+	 * message type. Written by any thread (type first, then the ref,
+	 * release), read by reactor 0 (the ref, acquire, then the type). */
+	_Atomic uint32_t signal_type;
+	_Atomic atoll_ref signal_to;
+	unsigned signals_seen; /* reactor 0 only */
 
 	/* Registry, under reg_lock. */
 	pthread_mutex_t reg_lock;

@@ -320,6 +320,8 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt_ou
 	rt->n = cfg.reactors;
 	rt->signal_fd = -1;
 	atomic_init(&rt->stopping, 0);
+	atomic_init(&rt->signal_to, ATOLL_REF_NONE);
+	atomic_init(&rt->signal_type, 0);
 	pthread_mutex_init(&rt->lock, NULL);
 	pthread_cond_init(&rt->cond, NULL);
 	pthread_mutex_init(&rt->wake_lock, NULL);
@@ -581,4 +583,12 @@ int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, 
 	if (err < 0)
 		*ref = ATOLL_REF_NONE;
 	return err;
+}
+
+void atoll_runtime_on_signal(atoll_runtime *rt, atoll_ref to, uint32_t type)
+{
+	atomic_store_explicit(&rt->signal_type, type, memory_order_relaxed);
+	/* Pairs with the acquire in reactor 0's signal_to_actor: the type is
+	 * seen with the ref. */
+	atomic_store_explicit(&rt->signal_to, to, memory_order_release);
 }

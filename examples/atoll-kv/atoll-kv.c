@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 
 #include <atoll.h>
 
+#include "kv_aof.h"
 #include "kv_server.h"
 #include "kv_shard.h"
 #include "resp_conn.h"
@@ -39,6 +41,7 @@ struct options {
 	int idle_spin_us;  /* 0: the runtime's default; -1: never spin */
 	const char *config_file;
 	char dir[4096]; /* "" : the working directory */
+	bool repair;
 	struct kv_settings settings;
 };
 
@@ -76,6 +79,9 @@ static void usage(FILE *out)
 		"      --maxmemory-policy P  over maxmemory: noeviction (refuse writes,\n"
 		"                          the default), allkeys-lru, volatile-lru,\n"
 		"                          allkeys-random, volatile-random, volatile-ttl\n"
+		"      --repair            cut a log that is corrupt in the middle at the\n"
+		"                          first bad command and start (what follows it\n"
+		"                          is lost), as redis-check-aof --fix does\n"
 		"  -s, --idle-spin-us N    microseconds an idle reactor polls before it\n"
 		"                          sleeps (default 0: the runtime's, which does\n"
 		"                          not spin while sockets wait; -1: never)\n"
@@ -206,6 +212,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "appendfsync", required_argument, NULL, 'F' },
 		{ "maxmemory", required_argument, NULL, 'M' },
 		{ "maxmemory-policy", required_argument, NULL, 'P' },
+		{ "repair", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -259,6 +266,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'P':
 			name = "maxmemory-policy";
 			break;
+		case 'R':
+			o->repair = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -285,6 +295,100 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return 2;
 	}
 	return -1;
+}
+
+/*
+ * How many of NAME.0, NAME.1, ... exist in the working directory; *stray
+ * gets the first index >= n that exists too (or -1). Missing ones in the
+ * middle count as an end: the caller compares the count with n.
+ */
+static unsigned count_files(const char *name, unsigned n, long *stray)
+{
+	char path[96];
+	struct stat st;
+	unsigned count = 0;
+
+	*stray = -1;
+	for (unsigned i = 0; i < ATOLL_MAX_REACTORS; i++) {
+		snprintf(path, sizeof(path), "%s.%u", name, i);
+		if (stat(path, &st) < 0)
+			continue;
+		if (i < n)
+			count++;
+		else if (*stray < 0)
+			*stray = (long)i;
+	}
+	return count;
+}
+
+/*
+ * Checks that the files in the directory belong to a server of n shards:
+ * each shard replays its own file, and a key's shard depends on n. Sets
+ * load_dump_first when a log is to be started from a dump. Returns true, or
+ * false with the reason printed.
+ */
+static bool check_files(struct kv_server *srv, const struct options *o, unsigned n)
+{
+	const char *names[2] = { KV_AOF_NAME, KV_DUMP_NAME };
+
+	for (int k = 0; k < 2; k++) {
+		long stray;
+		unsigned have = count_files(names[k], n, &stray);
+
+		if ((have == 0 && stray < 0) || (have == n && stray < 0))
+			continue;
+		if (k == 1 && o->settings.appendonly && count_files(KV_AOF_NAME, n, &stray) == n)
+			continue; /* the logs win; the dumps are not read */
+		fprintf(stderr,
+			"atoll-kv: %s.* in %s do not match this server's %u shards (%u of "
+			"%s.0..%u present%s): keys are sharded by count, so start with the "
+			"--reactors the server that wrote them had\n",
+			names[k], o->dir[0] ? o->dir : "the working directory", n, have, names[k],
+			n - 1, stray >= 0 ? ", and more beyond" : "");
+		return false;
+	}
+	{
+		long stray;
+
+		srv->load_dump_first = o->settings.appendonly &&
+				       count_files(KV_AOF_NAME, n, &stray) == 0 &&
+				       count_files(KV_DUMP_NAME, n, &stray) == n;
+	}
+	return true;
+}
+
+/* Waits until every shard has replayed its log (or its dump). Returns true,
+ * or false with each failure printed. */
+static bool wait_loaded(struct kv_server *srv, unsigned n)
+{
+	struct timespec pause = { 0, 1000000 };
+	unsigned done, failed;
+
+	for (;;) {
+		/* Pair with each shard's release when it finishes (kv_server.h). */
+		done = atomic_load_explicit(&srv->loaded, memory_order_acquire);
+		failed = atomic_load_explicit(&srv->load_failed, memory_order_acquire);
+		if (done + failed >= n)
+			break;
+		for (unsigned i = 0; i < n; i++) {
+			struct atoll_stats st;
+
+			/* A shard whose init failed never loads (the runtime
+			 * logged why). */
+			if (atoll_runtime_stats(srv->rt, i, &st) == 0 && st.init_failures > 0)
+				return false;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (failed == 0)
+		return true;
+	for (unsigned i = 0; i < n; i++) {
+		const char *why = kv_aof_error_text(&srv->cores[i]);
+
+		if (why != NULL)
+			fprintf(stderr, "atoll-kv: %s\n", why);
+	}
+	return false;
 }
 
 static uint16_t listener_port(struct kv_server *srv)
@@ -322,6 +426,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* A file size limit (RLIMIT_FSIZE) makes writes fail with EFBIG, which
+	 * the logs report and retry, instead of killing the server. */
+	signal(SIGXFSZ, SIG_IGN);
 	config.reactors = opt.reactors;
 	config.idle_spin_us = opt.idle_spin_us;
 	err = atoll_runtime_start(&config, &rt);
@@ -334,6 +441,9 @@ int main(int argc, char **argv)
 	if (kv_server_init(&srv, n, &opt.settings) < 0)
 		goto oom;
 	srv.rt = rt;
+	srv.repair = opt.repair;
+	if (!check_files(&srv, &opt, n))
+		goto out;
 	srv.bind = opt.bind;
 	srv.config_file = opt.config_file;
 	for (unsigned i = 0; i < n; i++) {
@@ -350,6 +460,14 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* SIGINT meanwhile stops the runtime; a shard that stops before it
+	 * finished counts as failed. */
+	if (!wait_loaded(&srv, n)) {
+		atoll_runtime_stop(rt);
+		goto out;
+	}
+	/* SIGINT and SIGTERM: shard 0 syncs every log, then stops the runtime. */
+	atoll_runtime_on_signal(rt, srv.shards[0], KV_MSG_SIGNAL);
 	resp_conn_proto_init(&proto, &srv);
 	{
 		struct atoll_tcp_listener_args listener = {

@@ -54,6 +54,7 @@ enum atoll_io_op {
 	ATOLL_IO_OPEN,
 	ATOLL_IO_CLOSE,
 	ATOLL_IO_SHUTDOWN,
+	ATOLL_IO_RENAME,
 };
 
 /*
@@ -124,6 +125,14 @@ int atoll_io_fsync(atoll_ctx *ctx, int fd, struct atoll_io *io, bool datasync);
  * Completion: res = the new fd or -errno. Takes io. Returns 0 or -errno.
  */
 int atoll_io_open(atoll_ctx *ctx, struct atoll_io *io, int flags, mode_t mode);
+
+/*
+ * Renames a file (rename(2): atomically replaces an existing newpath). The
+ * message's buffer holds both paths, relative to the working directory, each
+ * NUL-terminated: "old\0new\0". Completion: res = 0 or -errno. Takes io.
+ * Returns 0, or -EINVAL (io freed) when the buffer does not hold two paths.
+ */
+int atoll_io_rename(atoll_ctx *ctx, struct atoll_io *io);
 
 /* Closes fd. Completion: res = 0 or -errno. Takes io. Returns 0 or -errno. */
 int atoll_io_close(atoll_ctx *ctx, int fd, struct atoll_io *io);

@@ -132,6 +132,16 @@ int atoll_runtime_send(atoll_runtime *rt, atoll_ref to, atoll_msg *msg);
  */
 void atoll_runtime_stop(atoll_runtime *rt);
 
+/*
+ * Has SIGINT and SIGTERM told to an actor instead of stopping the runtime at
+ * once (only when the runtime handles signals: no_signals unset). The first
+ * signal becomes a message of `type` to `to`, with corr = the signal number;
+ * the actor finishes what must be finished (e.g. flushes files) and stops the
+ * runtime. A second signal stops the runtime at once. ATOLL_REF_NONE
+ * restores the default. Any thread.
+ */
+void atoll_runtime_on_signal(atoll_runtime *rt, atoll_ref to, uint32_t type);
+
 /* Asks the runtime of the calling actor to stop (atoll_runtime_stop). */
 void atoll_stop_runtime(atoll_ctx *ctx);
 

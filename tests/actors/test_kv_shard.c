@@ -377,7 +377,7 @@ static void shard_answers_a_bad_op_or_db_with_bad_batch_entry(void **state)
 	req_op(&r, (uint32_t)kv_command_count(), 0, ARGS("get", "k"));
 	req_op(&r, ping, 0, ARGS("ping"));
 	req_op(&r, KV_OP_LOCK - 1, 0, ARGS("get", "k"));
-	req_op(&r, KV_OP_RESETSTAT + 1, 0, no_args);
+	req_op(&r, KV_OP_SHUTDOWN + 1, 0, no_args);
 	req_op(&r, UINT32_MAX, 0, ARGS("get", "k"));
 	req_cmd(&r, KV_DBS, ARGS("get", "k"));
 	req_cmd(&r, KV_DBS - 1, ARGS("get", "k"));
