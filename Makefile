@@ -29,7 +29,7 @@ FORMAT_FILES  = $(shell find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h
 CTEST = ctest --output-on-failure -j$(CTEST_JOBS)
 
 .DEFAULT_GOAL := build
-.PHONY: help deps build run test bench-kv sanitize tsan fuzz format format-check install clean
+.PHONY: help deps build run test bench-kv bench-kv-aof sanitize tsan fuzz format format-check install clean
 
 help:
 	@echo "atoll make targets (a wrapper over CMake):"
@@ -38,6 +38,7 @@ help:
 	@echo "  run           build, then start atoll-kv on 127.0.0.1:6379, one shard per CPU"
 	@echo "  test          build, then run every test with ctest"
 	@echo "  bench-kv      build, then compare atoll-kv with redis-server (atoll-bench kv)"
+	@echo "  bench-kv-aof  the same with the append-only log at each fsync policy (kv.aof)"
 	@echo "  sanitize      build $(ASAN_DIR)/ with ASan+UBSan (Debug) and run every test"
 	@echo "  tsan          build $(TSAN_DIR)/ with TSan (Debug) and run the concurrency tests"
 	@echo "  fuzz          build the libFuzzer targets (clang-14) and run each FUZZ_SECONDS"
@@ -91,6 +92,13 @@ BENCH_ARGS ?=
 bench-kv: build
 	@bash .ci/deps.sh redis-server redis-tools
 	$(BUILD_DIR)/bin/atoll-bench kv $(BENCH_ARGS)
+
+# The same SET run with the append-only log on, at appendfsync always,
+# everysec and no; the logs go under $$TMPDIR or /tmp: that must be a disk,
+# not tmpfs (the run prints the file system), or pass BENCH_ARGS=--data-dir=DIR.
+bench-kv-aof: build
+	@bash .ci/deps.sh redis-server redis-tools
+	$(BUILD_DIR)/bin/atoll-bench kv.aof $(BENCH_ARGS)
 
 # libFuzzer targets for the RESP parser and the shard commands (tests/fuzz/):
 # each runs FUZZ_SECONDS from its seed corpus; any crash, leak or UB fails.

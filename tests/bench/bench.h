@@ -44,7 +44,9 @@
 	X("kv", "atoll-kv vs redis-server under redis-benchmark, SET/GET at -P 1 and 16",          \
 	  bench_kv)                                                                                \
 	X("kv.scale", "atoll-kv server-side scaling: 1 reactor on 1 CPU vs K on K CPUs",           \
-	  bench_kv_scale)
+	  bench_kv_scale)                                                                          \
+	X("kv.aof", "kv with the append-only log on, at appendfsync always, everysec and no",      \
+	  bench_kv_aof)
 
 #define BENCH_DECLARE(name, description, function) int function(int argc, char **argv);
 BENCH_REGISTRY(BENCH_DECLARE)

@@ -1,12 +1,13 @@
 /*
- * kv.c - kv and kv.scale: atoll-kv under redis-benchmark. kv measures it
- * against Debian's redis-server, each server pinned to the same CPUs and
- * the client to another; kv.scale measures atoll-kv with one reactor on one
- * CPU against K reactors on K CPUs. Runs interleave the servers (A B, then
- * B A), a fresh server per run and pipeline depth; each test is its own
- * redis-benchmark run, so the server's CPU time (read from outside, before
- * and after) is that test's alone. Nothing here fails on a number: only a
- * server that does not start or a client that fails makes the run fail.
+ * kv.c - kv, kv.scale and kv.aof: atoll-kv under redis-benchmark. kv
+ * measures it against Debian's redis-server, each server pinned to the same
+ * CPUs and the client to another; kv.scale measures atoll-kv with one
+ * reactor on one CPU against K reactors on K CPUs; kv.aof is kv with the
+ * append-only log on, at each fsync policy (its targets: kv_aof.c). Runs interleave the servers (A
+ * B, then B A), a fresh server per run and pipeline depth; each test is its own redis-benchmark
+ * run, so the server's CPU time (read from outside, before and after) is that test's alone. Nothing
+ * here fails on a number: only a server that does not start or a client that fails makes the run
+ * fail.
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -166,9 +167,10 @@ static void join_command(char *const argv[], char *out, size_t size)
 	}
 }
 
-/* "{port}" and "{reactors}" in --kv-cmd become their values. */
-static void expand_template(const char *tmpl, const char *port, const char *reactors, char *out,
-			    size_t size)
+/* "{port}", "{reactors}", and for kv.aof "{dir}" and "{fsync}", in --kv-cmd
+ * become their values. */
+static void expand_template(const char *tmpl, const char *port, const struct kv_target *t,
+			    const char *reactors, char *out, size_t size)
 {
 	size_t len = (size_t)snprintf(out, size, "exec ");
 
@@ -180,6 +182,10 @@ static void expand_template(const char *tmpl, const char *port, const char *reac
 			value = port, skip = 6;
 		else if (strncmp(tmpl, "{reactors}", 10) == 0)
 			value = reactors, skip = 10;
+		else if (strncmp(tmpl, "{dir}", 5) == 0 && t->fsync != NULL)
+			value = t->dir, skip = 5;
+		else if (strncmp(tmpl, "{fsync}", 7) == 0 && t->fsync != NULL)
+			value = t->fsync, skip = 7;
 		if (value != NULL) {
 			len += (size_t)snprintf(out + len, size - len, "%s", value);
 			if (len >= size)
@@ -201,7 +207,7 @@ static void server_argv(const struct kv_params *p, const struct kv_target *t, co
 	snprintf(a->reactors, sizeof(a->reactors), "%u", t->reactors);
 	if (t->atoll && p->kv_cmd != NULL) {
 		/* The shell execs the server, so the pid is the server's. */
-		expand_template(p->kv_cmd, a->port, a->reactors, a->shell, sizeof(a->shell));
+		expand_template(p->kv_cmd, a->port, t, a->reactors, a->shell, sizeof(a->shell));
 		a->argv[i++] = "/bin/sh";
 		a->argv[i++] = "-c";
 		a->argv[i++] = a->shell;
@@ -213,6 +219,14 @@ static void server_argv(const struct kv_params *p, const struct kv_target *t, co
 		a->argv[i++] = "127.0.0.1";
 		a->argv[i++] = "--reactors";
 		a->argv[i++] = a->reactors;
+		if (t->fsync != NULL) {
+			a->argv[i++] = "--appendonly";
+			a->argv[i++] = "yes";
+			a->argv[i++] = "--appendfsync";
+			a->argv[i++] = (char *)t->fsync;
+			a->argv[i++] = "--dir";
+			a->argv[i++] = (char *)t->dir;
+		}
 	} else {
 		a->argv[i++] = (char *)p->redis_path;
 		a->argv[i++] = "--port";
@@ -222,11 +236,16 @@ static void server_argv(const struct kv_params *p, const struct kv_target *t, co
 		a->argv[i++] = "--save";
 		a->argv[i++] = "";
 		a->argv[i++] = "--appendonly";
-		a->argv[i++] = "no";
+		a->argv[i++] = t->fsync != NULL ? "yes" : "no";
+		if (t->fsync != NULL) {
+			a->argv[i++] = "--appendfsync";
+			a->argv[i++] = (char *)t->fsync;
+		}
 		a->argv[i++] = "--daemonize";
 		a->argv[i++] = "no";
-		a->argv[i++] = "--dir"; /* nothing is written, but never into our cwd */
-		a->argv[i++] = (char *)p->tmpdir;
+		/* Without persistence nothing is written, but never into our cwd. */
+		a->argv[i++] = "--dir";
+		a->argv[i++] = t->fsync != NULL ? (char *)t->dir : (char *)p->tmpdir;
 	}
 	a->argv[i] = NULL;
 }
@@ -403,18 +422,28 @@ static int measure_server(struct kv_params *p, struct kv_target *t, unsigned pip
 		return port;
 	}
 	snprintf(port_text, sizeof(port_text), "%d", port);
+	if (t->fsync != NULL) {
+		rc = kv_aof_fresh_dir(p, t);
+		if (rc < 0)
+			return rc;
+	}
 	server_argv(p, t, port_text, &a);
 	if (verbose) {
 		join_command(a.argv, command, sizeof(command));
 		bench_note(p->bench, "start: taskset -c %s %s", t->cpus_text, command);
 	}
 	rc = kv_proc_spawn(p->bench, &server, a.argv, &t->cpus);
-	if (rc < 0)
+	if (rc < 0) {
+		if (t->fsync != NULL)
+			kv_aof_remove_dir(p, t);
 		return rc;
+	}
 	rc = kv_wait_ready(p->bench, &server, (uint16_t)port, KV_START_TIMEOUT_S);
 	for (unsigned test = 0; rc == 0 && test < p->ntests; test++)
 		rc = measure_test(p, t, &server, (uint16_t)port, test, pipeline, run);
 	stop = kv_proc_stop(p->bench, &server, KV_STOP_TIMEOUT_S);
+	if (t->fsync != NULL) /* the log of a run can be large: never kept */
+		kv_aof_remove_dir(p, t);
 	if (rc == 0 && stop == -ECHILD) {
 		bench_note(p->bench, "%s died before it was stopped", server.what);
 		kv_proc_explain(p->bench, &server);
@@ -447,13 +476,15 @@ static int check_executable(const char *bench, const char *path, const char *fla
 	return -ENOENT;
 }
 
-static void set_target(struct kv_params *p, struct kv_target *t, const char *name, bool atoll,
-		       unsigned reactors, unsigned ncpus)
+void kv_target_set(struct kv_params *p, struct kv_target *t, const char *name, bool atoll,
+		   unsigned reactors, unsigned ncpus)
 {
+	char cpus[sizeof(t->cpus_text)];
 	size_t len = 0;
 
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->atoll = atoll;
+	t->fsync = NULL;
 	t->reactors = reactors;
 	CPU_ZERO(&t->cpus);
 	t->cpus_text[0] = '\0';
@@ -464,12 +495,14 @@ static void set_target(struct kv_params *p, struct kv_target *t, const char *nam
 		if (len >= sizeof(t->cpus_text))
 			break;
 	}
+	/* A copy: gcc cannot tell that t->label and t->cpus_text never overlap. */
+	memcpy(cpus, t->cpus_text, sizeof(cpus));
 	if (!atoll)
-		snprintf(t->label, sizeof(t->label), "redis-server (CPU %s)", t->cpus_text);
+		snprintf(t->label, sizeof(t->label), "redis-server (CPU %s)", cpus);
 	else
 		snprintf(t->label, sizeof(t->label), "%s, %u reactor%s (CPU%s %s)",
 			 p->kv_cmd != NULL ? "--kv-cmd" : "atoll-kv", reactors,
-			 reactors == 1 ? "" : "s", ncpus == 1 ? "" : "s", t->cpus_text);
+			 reactors == 1 ? "" : "s", ncpus == 1 ? "" : "s", cpus);
 }
 
 static int set_up(struct kv_params *p, const struct bench_common *common)
@@ -531,29 +564,7 @@ static int set_up(struct kv_params *p, const struct bench_common *common)
 				   "time counts against the server's throughput",
 				   p->client_cpu);
 
-	p->ntargets = 0;
-	if (p->scale) {
-		char name[16];
-
-		/* r2 against r1: the ratios read "K reactors over one". */
-		snprintf(name, sizeof(name), "r%u", p->nserver_cpus);
-		set_target(p, &p->targets[p->ntargets++], name, true, p->nserver_cpus,
-			   p->nserver_cpus);
-		set_target(p, &p->targets[p->ntargets++], "r1", true, 1, 1);
-	} else {
-		if (want_atoll)
-			set_target(p, &p->targets[p->ntargets++], "atoll", true, p->reactors,
-				   p->nserver_cpus);
-		if (want_redis)
-			set_target(p, &p->targets[p->ntargets++], "redis", false, 1,
-				   p->nserver_cpus);
-	}
-	for (unsigned t = 0; t < p->ntargets; t++) {
-		p->targets[t].samples = calloc((size_t)p->ntests * p->npipelines * p->runs,
-					       sizeof(struct kv_sample));
-		if (p->targets[t].samples == NULL)
-			return -ENOMEM;
-	}
+	/* Logs, redis-benchmark's output and (kv.aof) by default the data. */
 	snprintf(p->tmpdir, sizeof(p->tmpdir), "%s/atoll-bench-kv.XXXXXX",
 		 tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
 	if (mkdtemp(p->tmpdir) == NULL) {
@@ -563,6 +574,35 @@ static int set_up(struct kv_params *p, const struct bench_common *common)
 		p->tmpdir[0] = '\0';
 		return rc;
 	}
+
+	p->ntargets = 0;
+	if (p->aof) {
+		int rc = kv_aof_set_up(p, want_atoll, want_redis);
+
+		if (rc < 0)
+			return rc;
+	} else if (p->scale) {
+		char name[16];
+
+		/* r2 against r1: the ratios read "K reactors over one". */
+		snprintf(name, sizeof(name), "r%u", p->nserver_cpus);
+		kv_target_set(p, &p->targets[p->ntargets++], name, true, p->nserver_cpus,
+			      p->nserver_cpus);
+		kv_target_set(p, &p->targets[p->ntargets++], "r1", true, 1, 1);
+	} else {
+		if (want_atoll)
+			kv_target_set(p, &p->targets[p->ntargets++], "atoll", true, p->reactors,
+				      p->nserver_cpus);
+		if (want_redis)
+			kv_target_set(p, &p->targets[p->ntargets++], "redis", false, 1,
+				      p->nserver_cpus);
+	}
+	for (unsigned t = 0; t < p->ntargets; t++) {
+		p->targets[t].samples = calloc((size_t)p->ntests * p->npipelines * p->runs,
+					       sizeof(struct kv_sample));
+		if (p->targets[t].samples == NULL)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -570,10 +610,12 @@ static void clean_up(struct kv_params *p, bool keep_logs)
 {
 	char path[PATH_MAX + 32];
 
-	for (unsigned t = 0; t < 2; t++)
+	for (unsigned t = 0; t < KV_MAX_TARGETS; t++)
 		free(p->targets[t].samples);
 	if (p->tmpdir[0] == '\0')
 		return;
+	if (p->aof) /* the data directories go whatever happened: they can be large */
+		kv_aof_clean_up(p);
 	if (keep_logs) {
 		bench_note(p->bench, "logs kept in %s", p->tmpdir);
 		return;
@@ -593,12 +635,13 @@ static void clean_up(struct kv_params *p, bool keep_logs)
 
 /* ---------------------------------------------------------------- main --- */
 
-static int kv_main(int argc, char **argv, bool scale)
+static int kv_main(int argc, char **argv, bool scale, bool aof)
 {
 	struct bench_common common = { .seconds = 0 };
 	struct kv_params p = {
 		.bench = argv[0],
 		.scale = scale,
+		.aof = aof,
 		.redis_path = "/usr/bin/redis-server",
 		.client_path = "/usr/bin/redis-benchmark",
 		.server_cpus_text = scale ? "0,1" : "0",
@@ -607,15 +650,17 @@ static int kv_main(int argc, char **argv, bool scale)
 		.size = 64,
 		.clients = 50,
 		.pipelines_text = "1,16",
-		.tests_text = "set,get",
+		.tests_text = aof ? "set" : "set,get",
 		.runs = 3,
+		.fsyncs_text = "always,everysec,no",
 	};
 	const struct bench_flag kv_flags[] = {
 		{ NULL, "--kv", BENCH_FLAG_STRING, &p.kv_path,
 		  "atoll-kv to run (default: the one next to atoll-bench)" },
 		{ NULL, "--kv-cmd", BENCH_FLAG_STRING, &p.kv_cmd,
 		  "run this shell command instead of --kv (it must exec one server); {port} and "
-		  "{reactors} are replaced, e.g. \"redis-server --port {port} --save ''\"" },
+		  "{reactors} (kv.aof: also {dir} and {fsync}) are replaced, e.g. "
+		  "\"redis-server --port {port} --save ''\"" },
 		{ NULL, "--redis", BENCH_FLAG_STRING, &p.redis_path, "the peer: redis-server" },
 		{ NULL, "--redis-benchmark", BENCH_FLAG_STRING, &p.client_path, "the client" },
 		{ NULL, "--server-cpus", BENCH_FLAG_STRING, &p.server_cpus_text,
@@ -644,6 +689,11 @@ static int kv_main(int argc, char **argv, bool scale)
 		  "smoke run: -n 20000 unless -n given" },
 		{ NULL, "--run-timeout", BENCH_FLAG_DOUBLE, &p.run_timeout,
 		  "seconds one redis-benchmark run may take; 0: 30 + n / 5000" },
+		{ NULL, "--fsyncs", BENCH_FLAG_STRING, &p.fsyncs_text,
+		  "kv.aof: appendfsync policies, in order (always,everysec,no)" },
+		{ NULL, "--data-dir", BENCH_FLAG_STRING, &p.data_dir,
+		  "kv.aof: the servers' data directories go in a new directory here (default: "
+		  "with the logs, under $TMPDIR or /tmp); put it on the disk to measure" },
 	};
 	struct bench_flag flags[BENCH_ARRAY_SIZE(kv_flags)];
 	size_t nflags = 0;
@@ -651,13 +701,18 @@ static int kv_main(int argc, char **argv, bool scale)
 	int rc;
 
 	p.kv_path = default_kv_path();
-	for (size_t i = 0; i < BENCH_ARRAY_SIZE(kv_flags); i++)
+	for (size_t i = 0; i < BENCH_ARRAY_SIZE(kv_flags); i++) {
+		const char *name = kv_flags[i].long_name;
+
 		/* kv.scale: no peer, no --only, the reactors come from
-		 * --server-cpus. */
-		if (!scale || (strcmp(kv_flags[i].long_name, "--redis") != 0 &&
-			       strcmp(kv_flags[i].long_name, "--only") != 0 &&
-			       strcmp(kv_flags[i].long_name, "--reactors") != 0))
-			flags[nflags++] = kv_flags[i];
+		 * --server-cpus. Only kv.aof has a log. */
+		if (scale && (strcmp(name, "--redis") == 0 || strcmp(name, "--only") == 0 ||
+			      strcmp(name, "--reactors") == 0))
+			continue;
+		if (!aof && (strcmp(name, "--fsyncs") == 0 || strcmp(name, "--data-dir") == 0))
+			continue;
+		flags[nflags++] = kv_flags[i];
+	}
 	rc = bench_parse_flags(argc, argv, &common, flags, nflags);
 	if (rc != BENCH_CONTINUE)
 		return rc;
@@ -696,7 +751,10 @@ static int kv_main(int argc, char **argv, bool scale)
 	if (!failed) {
 		for (unsigned test = 0; test < p.ntests; test++)
 			for (unsigned pl = 0; pl < p.npipelines; pl++)
-				kv_report_table(&p, test, pl);
+				if (p.aof)
+					kv_aof_report(&p, test, pl);
+				else
+					kv_report_table(&p, test, pl);
 		kv_report_definitions(&p);
 	}
 	clean_up(&p, failed && !kv_interrupted());
@@ -705,10 +763,15 @@ static int kv_main(int argc, char **argv, bool scale)
 
 int bench_kv(int argc, char **argv)
 {
-	return kv_main(argc, argv, false);
+	return kv_main(argc, argv, false, false);
 }
 
 int bench_kv_scale(int argc, char **argv)
 {
-	return kv_main(argc, argv, true);
+	return kv_main(argc, argv, true, false);
+}
+
+int bench_kv_aof(int argc, char **argv)
+{
+	return kv_main(argc, argv, false, true);
 }

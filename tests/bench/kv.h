@@ -1,6 +1,7 @@
 /*
- * kv.h - the pieces of the key-value benchmarks (kv.c): what a run measures
- * and how it is reported (kv_report.c); the child processes it drives
+ * kv.h - the pieces of the key-value benchmarks (kv.c, and kv.aof's
+ * persistence targets in kv_aof.c): what a run measures and how it is
+ * reported (kv_report.c); the child processes it drives
  * (kv_proc.c): a server pinned to its CPUs, its readiness (PING), its CPU
  * time, its bounded stop; redis-benchmark pinned to the client CPU, bounded,
  * watched together with the server it loads.
@@ -24,6 +25,8 @@
 /* Limits of one invocation. */
 #define KV_MAX_TESTS 8
 #define KV_MAX_PIPELINES 8
+#define KV_MAX_TARGETS 8
+#define KV_MAX_FSYNCS 3
 #define KV_MAX_RUNS 25
 #define KV_TEST_LEN 24
 
@@ -47,13 +50,16 @@ struct kv_target {
 	unsigned reactors;
 	cpu_set_t cpus;
 	char cpus_text[48];
+	const char *fsync;         /* kv.aof: appendfsync policy; NULL: no persistence */
+	char dir[1200];            /* kv.aof: the server's fresh data directory */
 	struct kv_sample *samples; /* [test][pipeline][run] */
 };
 
-/* What kv or kv.scale was asked to do, and the state of the run. */
+/* What kv, kv.scale or kv.aof was asked to do, and the state of the run. */
 struct kv_params {
 	const char *bench;
 	bool scale; /* kv.scale */
+	bool aof;   /* kv.aof */
 	const char *kv_path, *kv_cmd, *redis_path, *client_path;
 	const char *server_cpus_text, *pipelines_text, *tests_text, *only;
 	int client_cpu; /* < 0: not pinned */
@@ -62,6 +68,7 @@ struct kv_params {
 	unsigned keyspace, size, clients, runs, port_base;
 	bool quick;
 	double run_timeout;
+	const char *fsyncs_text, *data_dir; /* kv.aof */
 	/* parsed */
 	int server_cpus[BENCH_MAX_CPUS];
 	unsigned nserver_cpus;
@@ -73,10 +80,46 @@ struct kv_params {
 	char tmpdir[1024];
 	uint16_t next_port;
 	const char *cpu_source;
-	/* targets[0] is measured against targets[1] (the reference) */
-	struct kv_target targets[2];
+	/* kv.aof: where the servers' data directories go, and its file system */
+	char data_base[1024];
+	bool data_base_own; /* made by us inside --data-dir: removed at the end */
+	char fs_type[32];
+	double fsync_us; /* median fdatasync of a 4 KiB append there; 0: unknown */
+	/* kv, kv.scale: targets[0] is measured against targets[1] (the
+	 * reference); kv.aof: see kv_aof.c */
+	struct kv_target targets[KV_MAX_TARGETS];
 	unsigned ntargets;
 };
+
+/* Names the target, sets its CPUs (the first ncpus of --server-cpus) and
+ * its column label (kv.c). */
+void kv_target_set(struct kv_params *p, struct kv_target *t, const char *name, bool atoll,
+		   unsigned reactors, unsigned ncpus);
+
+/* ------------------------------------------------------------- kv.aof ---- */
+
+/*
+ * Sets up kv.aof's targets from --fsyncs (atoll-kv and redis-server at each
+ * policy, atoll-kv without persistence when everysec is measured) and the
+ * base of the data directories (--data-dir, or the run's tmpdir), whose
+ * file system and fsync cost it prints. Returns 0, or -EINVAL (bad flags)
+ * or -errno, with the reason on stderr.
+ */
+int kv_aof_set_up(struct kv_params *p, bool want_atoll, bool want_redis);
+
+/* A fresh, empty data directory for t (t->dir). Returns 0 or -errno. */
+int kv_aof_fresh_dir(const struct kv_params *p, struct kv_target *t);
+
+/* Removes t->dir and everything in it (what the server wrote). */
+void kv_aof_remove_dir(const struct kv_params *p, struct kv_target *t);
+
+/* Removes the base of the data directories if kv_aof_set_up made it. */
+void kv_aof_clean_up(const struct kv_params *p);
+
+/* The tables of one test at one pipeline depth: one per policy, atoll-kv
+ * over redis-server, and everysec over no persistence, against the targets
+ * of issue 5. */
+void kv_aof_report(const struct kv_params *p, unsigned test, unsigned pipeline);
 
 /* ------------------------------------------------------------- report ---- */
 
@@ -94,6 +137,21 @@ struct kv_sample *kv_report_sample(const struct kv_params *p, const struct kv_ta
 /* Prints the table (stderr) and the RESULT kind=median line (stdout) of one
  * test at one pipeline depth, over all runs. */
 void kv_report_table(const struct kv_params *p, unsigned test, unsigned pipeline);
+
+/*
+ * The same for the targets ts[0..n): heading goes after "SET, -P 16, " ("":
+ * none); when n >= 2 the ratios are ts[0] over ts[1], rps_note and cpu_note
+ * follow the requests/s and CPU ratios ("  (target >= 1.5)" or ""), and
+ * result_extra (" name=value ...", or "") ends the RESULT line.
+ */
+void kv_report_group(const struct kv_params *p, unsigned test, unsigned pipeline,
+		     const struct kv_target *const *ts, unsigned n, const char *heading,
+		     const char *rps_note, const char *cpu_note, const char *result_extra);
+
+/* Median over the runs of x's requests/s over y's, each run's ratio taken
+ * within the run. */
+double kv_report_rps_ratio(const struct kv_params *p, const struct kv_target *x,
+			   const struct kv_target *y, unsigned test, unsigned pipeline);
 
 /* Prints, under the tables, how every derived number is computed. */
 void kv_report_definitions(const struct kv_params *p);

@@ -1,9 +1,9 @@
 /*
  * kv_report.c - what the kv benchmarks print: redis-benchmark's CSV read
  * into samples, medians over the runs, one table per test and pipeline
- * depth (stderr) with its RESULT line (stdout), and how each number is
- * derived. Ratios are taken within a run (the two servers of one A B pair)
- * and then their median, so that drift between runs cancels out.
+ * depth (kv.aof: per fsync policy too) on stderr with its RESULT line on
+ * stdout, and how each number is derived. Ratios are taken within a run (the two servers of one A B
+ * pair) and then their median, so that drift between runs cancels out.
  */
 #define _GNU_SOURCE
 #include "kv.h"
@@ -115,9 +115,10 @@ static double median_field(const struct kv_params *p, const struct kv_target *t,
 	return median(v, p->runs, min, max);
 }
 
-/* Median over the runs of targets[0]'s field over targets[1]'s (a ratio
- * within each round, so that drift between rounds cancels), times factor. */
-static double median_ratio(const struct kv_params *p, unsigned test, unsigned pipeline,
+/* Median over the runs of x's field over y's (a ratio within each round,
+ * so that drift between rounds cancels), times factor. */
+static double median_ratio(const struct kv_params *p, const struct kv_target *x,
+			   const struct kv_target *y, unsigned test, unsigned pipeline,
 			   size_t field, bool inverse, double factor)
 {
 	double v[KV_MAX_RUNS];
@@ -125,31 +126,35 @@ static double median_ratio(const struct kv_params *p, unsigned test, unsigned pi
 	for (unsigned r = 0; r < p->runs; r++) {
 		double a, b;
 
-		memcpy(&a,
-		       (const char *)kv_report_sample(p, &p->targets[0], test, pipeline, r) + field,
+		memcpy(&a, (const char *)kv_report_sample(p, x, test, pipeline, r) + field,
 		       sizeof(double));
-		memcpy(&b,
-		       (const char *)kv_report_sample(p, &p->targets[1], test, pipeline, r) + field,
+		memcpy(&b, (const char *)kv_report_sample(p, y, test, pipeline, r) + field,
 		       sizeof(double));
 		v[r] = factor * (inverse ? b / a : a / b);
 	}
 	return median(v, p->runs, NULL, NULL);
 }
 
+double kv_report_rps_ratio(const struct kv_params *p, const struct kv_target *x,
+			   const struct kv_target *y, unsigned test, unsigned pipeline)
+{
+	return median_ratio(p, x, y, test, pipeline, offsetof(struct kv_sample, rps), false, 1);
+}
+
 #define KV_FIELD(name) offsetof(struct kv_sample, name)
 
-static void print_row(const struct kv_params *p, unsigned test, unsigned pipeline,
-		      const char *title, size_t field, int decimals, bool range,
-		      const char *ratio_text)
+static void print_row(const struct kv_params *p, const struct kv_target *const *ts, unsigned n,
+		      unsigned test, unsigned pipeline, const char *title, size_t field,
+		      int decimals, bool range, const char *ratio_text)
 {
 	char line[512];
 	size_t len = (size_t)snprintf(line, sizeof(line), "  %-24s", title);
 
-	for (unsigned t = 0; t < p->ntargets && len < sizeof(line); t++) {
+	for (unsigned t = 0; t < n && len < sizeof(line); t++) {
 		char cell[128], value[32], lo[32], hi[32];
 		double min, max, med;
 
-		med = median_field(p, &p->targets[t], test, pipeline, field, &min, &max);
+		med = median_field(p, ts[t], test, pipeline, field, &min, &max);
 		snprintf(value, sizeof(value), "%.*f", decimals, med);
 		snprintf(lo, sizeof(lo), "%.*f", decimals, min);
 		snprintf(hi, sizeof(hi), "%.*f", decimals, max);
@@ -168,7 +173,9 @@ static void print_row(const struct kv_params *p, unsigned test, unsigned pipelin
 	fprintf(stderr, "%s\n", line);
 }
 
-void kv_report_table(const struct kv_params *p, unsigned test, unsigned pipeline)
+void kv_report_group(const struct kv_params *p, unsigned test, unsigned pipeline,
+		     const struct kv_target *const *ts, unsigned n, const char *heading,
+		     const char *rps_note, const char *cpu_note, const char *result_extra)
 {
 	static const struct {
 		const char *name; /* in the RESULT line: <server>_<name>= */
@@ -182,9 +189,9 @@ void kv_report_table(const struct kv_params *p, unsigned test, unsigned pipeline
 		{ "client_cpu_us_per_req", KV_FIELD(client_cpu_us_per_req), 4 },
 		{ "capacity_rps", KV_FIELD(capacity_rps), 0 },
 	};
-	const struct kv_target *a = &p->targets[0], *b = &p->targets[1];
+	const struct kv_target *a = ts[0], *b = n > 1 ? ts[1] : NULL;
 	unsigned depth = p->pipelines[pipeline];
-	bool pair = p->ntargets == 2;
+	bool pair = n >= 2;
 	double rps_ratio = 0, cpu_ratio = 0, capacity_ratio = 0, scale_cpu = 0;
 	char upper[KV_TEST_LEN], rps_text[64] = "", cpu_text[64] = "", cap_text[64] = "";
 	char line[2048];
@@ -193,39 +200,39 @@ void kv_report_table(const struct kv_params *p, unsigned test, unsigned pipeline
 	for (size_t i = 0; i <= strlen(p->tests[test]); i++)
 		upper[i] = (char)toupper((unsigned char)p->tests[test][i]);
 	if (pair) {
-		rps_ratio = median_ratio(p, test, pipeline, KV_FIELD(rps), false, 1);
-		cpu_ratio = median_ratio(p, test, pipeline, KV_FIELD(cpu_us_per_req), false, 1);
-		capacity_ratio = median_ratio(p, test, pipeline, KV_FIELD(capacity_rps), false, 1);
-		/* K x cpu(1) / cpu(K): targets[0] has K reactors. */
-		scale_cpu = median_ratio(p, test, pipeline, KV_FIELD(cpu_us_per_req), true,
+		rps_ratio = median_ratio(p, a, b, test, pipeline, KV_FIELD(rps), false, 1);
+		cpu_ratio =
+			median_ratio(p, a, b, test, pipeline, KV_FIELD(cpu_us_per_req), false, 1);
+		capacity_ratio =
+			median_ratio(p, a, b, test, pipeline, KV_FIELD(capacity_rps), false, 1);
+		/* K x cpu(1) / cpu(K): a has K reactors. */
+		scale_cpu = median_ratio(p, a, b, test, pipeline, KV_FIELD(cpu_us_per_req), true,
 					 (double)a->reactors);
-		snprintf(rps_text, sizeof(rps_text), "%.3f%s", rps_ratio,
-			 !p->scale && depth == 16 ? "  (target >= 1.5)" : "");
-		snprintf(cpu_text, sizeof(cpu_text), "%.3f%s", cpu_ratio,
-			 !p->scale && depth == 1 ? "  (target <= 0.6)" : "");
+		snprintf(rps_text, sizeof(rps_text), "%.3f%s", rps_ratio, rps_note);
+		snprintf(cpu_text, sizeof(cpu_text), "%.3f%s", cpu_ratio, cpu_note);
 		snprintf(cap_text, sizeof(cap_text), "%.3f", capacity_ratio);
 	}
 	if (p->runs > 1)
-		fprintf(stderr, "\n%s: %s, -P %u: medians of %u runs (min-max)\n", p->bench, upper,
-			depth, p->runs);
+		fprintf(stderr, "\n%s: %s, -P %u%s%s: medians of %u runs (min-max)\n", p->bench,
+			upper, depth, heading[0] ? ", " : "", heading, p->runs);
 	else
-		fprintf(stderr, "\n%s: %s, -P %u: one run\n", p->bench, upper, depth);
+		fprintf(stderr, "\n%s: %s, -P %u%s%s: one run\n", p->bench, upper, depth,
+			heading[0] ? ", " : "", heading);
 	fprintf(stderr, "  %-24s", "");
-	for (unsigned t = 0; t < p->ntargets; t++)
-		fprintf(stderr, t + 1 < p->ntargets || pair ? " %-34s" : " %s",
-			p->targets[t].label);
+	for (unsigned t = 0; t < n; t++)
+		fprintf(stderr, t + 1 < n || pair ? " %-34s" : " %s", ts[t]->label);
 	if (pair)
 		fprintf(stderr, " %s/%s", a->name, b->name);
 	fprintf(stderr, "\n");
-	print_row(p, test, pipeline, "requests/s", KV_FIELD(rps), 0, true, rps_text);
-	print_row(p, test, pipeline, "p50 latency, ms", KV_FIELD(p50_ms), 3, true, NULL);
-	print_row(p, test, pipeline, "p99 latency, ms", KV_FIELD(p99_ms), 3, true, NULL);
-	print_row(p, test, pipeline, "server CPU, us/request", KV_FIELD(cpu_us_per_req), 3, true,
-		  cpu_text);
-	print_row(p, test, pipeline, "server capacity, req/s", KV_FIELD(capacity_rps), 0, true,
-		  cap_text);
-	print_row(p, test, pipeline, "client CPU, us/request", KV_FIELD(client_cpu_us_per_req), 3,
-		  false, NULL);
+	print_row(p, ts, n, test, pipeline, "requests/s", KV_FIELD(rps), 0, true, rps_text);
+	print_row(p, ts, n, test, pipeline, "p50 latency, ms", KV_FIELD(p50_ms), 3, true, NULL);
+	print_row(p, ts, n, test, pipeline, "p99 latency, ms", KV_FIELD(p99_ms), 3, true, NULL);
+	print_row(p, ts, n, test, pipeline, "server CPU, us/request", KV_FIELD(cpu_us_per_req), 3,
+		  true, cpu_text);
+	print_row(p, ts, n, test, pipeline, "server capacity, req/s", KV_FIELD(capacity_rps), 0,
+		  true, cap_text);
+	print_row(p, ts, n, test, pipeline, "client CPU, us/request",
+		  KV_FIELD(client_cpu_us_per_req), 3, false, NULL);
 	if (p->scale && pair) {
 		fprintf(stderr, "  %-24s %-69s %.3f  (target >= 1.7)\n", "scale, by CPU/request",
 			"", scale_cpu);
@@ -237,8 +244,8 @@ void kv_report_table(const struct kv_params *p, unsigned test, unsigned pipeline
 	len += (size_t)snprintf(line + len, sizeof(line) - len,
 				"kind=median test=%s pipeline=%u runs=%u", p->tests[test], depth,
 				p->runs);
-	for (unsigned t = 0; t < p->ntargets; t++) {
-		const struct kv_target *x = &p->targets[t];
+	for (unsigned t = 0; t < n; t++) {
+		const struct kv_target *x = ts[t];
 
 		for (size_t m = 0; m < BENCH_ARRAY_SIZE(metrics) && len < sizeof(line); m++) {
 			double min, max, med;
@@ -257,9 +264,24 @@ void kv_report_table(const struct kv_params *p, unsigned test, unsigned pipeline
 					" rps_ratio=%.4f cpu_ratio=%.4f capacity_ratio=%.4f",
 					rps_ratio, cpu_ratio, capacity_ratio);
 	if (pair && p->scale && len < sizeof(line))
-		snprintf(line + len, sizeof(line) - len, " scale_cpu=%.4f scale_capacity=%.4f",
-			 scale_cpu, capacity_ratio);
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					" scale_cpu=%.4f scale_capacity=%.4f", scale_cpu,
+					capacity_ratio);
+	if (len < sizeof(line))
+		snprintf(line + len, sizeof(line) - len, "%s", result_extra);
 	bench_result(p->bench, "%s", line);
+}
+
+void kv_report_table(const struct kv_params *p, unsigned test, unsigned pipeline)
+{
+	const struct kv_target *ts[KV_MAX_TARGETS];
+	unsigned depth = p->pipelines[pipeline];
+
+	for (unsigned t = 0; t < p->ntargets; t++)
+		ts[t] = &p->targets[t];
+	kv_report_group(p, test, pipeline, ts, p->ntargets, "",
+			!p->scale && depth == 16 ? "  (target >= 1.5)" : "",
+			!p->scale && depth == 1 ? "  (target <= 0.6)" : "", "");
 }
 
 void kv_report_definitions(const struct kv_params *p)
@@ -281,7 +303,15 @@ void kv_report_definitions(const struct kv_params *p)
 		"  client CPU, us/request    redis-benchmark's own utime + stime (wait4) / -n\n",
 		p->requests,
 		clock ? "the process CPU clock (clock_getcpuclockid)" : "/proc/PID/stat");
-	if (p->ntargets == 2) {
+	if (p->aof)
+		fprintf(stderr,
+			"  atoll_X/redis_X ratios    atoll-kv over redis-server at appendfsync X "
+			"within each run, then\n"
+			"                            the median; each server starts on a fresh, "
+			"empty data directory\n"
+			"  everysec over no log      atoll_everysec over atoll (no persistence) "
+			"requests/s, the same way\n");
+	else if (p->ntargets == 2) {
 		char title[48];
 
 		snprintf(title, sizeof(title), "%s/%s ratios", p->targets[0].name,
