@@ -24,6 +24,7 @@
 #include <atoll.h>
 
 #include "kv_aof.h"
+#include "kv_buf.h"
 #include "kv_cmd.h"
 #include "kv_server.h"
 
@@ -105,11 +106,8 @@ extern const struct atoll_actor_type kv_shard_type;
 
 /* Builds one batch; reuse it for the next after kv_batch_take. */
 struct kv_batch {
-	char *buf;
-	size_t len;
-	size_t cap;
+	struct kv_buf buf;
 	uint32_t count;
-	bool oom;
 };
 
 /* Starts a batch (seq: the sender's id for it, proto: 2 or 3). */
