@@ -374,6 +374,12 @@ static void shutdown_start(atoll_ctx *ctx, struct kv_shard *sh, bool save, bool 
 	fprintf(stderr, "atoll-kv: shutting down: syncing the logs%s\n",
 		save ? ", then saving the dumps" : "");
 	shutdown_phase(ctx, sh, 1);
+	if (sh->shut.reply == NULL) { /* a signal: report if it takes long */
+		atoll_msg *late = atoll_msg_new(KV_MSG_SHUTDOWN_LATE, 0);
+
+		if (late != NULL)
+			(void)atoll_send_after(ctx, atoll_self(ctx), late, 5000000000ull, NULL);
+	}
 }
 
 /* A shard's answer to a shutdown phase. */
@@ -754,6 +760,15 @@ static void shard_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 	case KV_MSG_SIGNAL:
 		if (!sh->shut.active)
 			shutdown_start(ctx, sh, false, true);
+		return;
+	case KV_MSG_SHUTDOWN_LATE:
+		/* A log that cannot be written (a full disk) keeps a sync
+		 * waiting; say so: a second signal stops at once. */
+		if (sh->shut.active)
+			fprintf(stderr,
+				"atoll-kv: shutdown: %u shard(s) still syncing after 5 s (phase "
+				"%d); send the signal again to stop without them\n",
+				sh->shut.waiting, sh->shut.phase);
 		return;
 	case KV_MSG_EXPIRE:
 		/* A replay runs with the clock stopped: nothing expires then. */

@@ -45,6 +45,8 @@ enum kv_shard_msg {
 	/* To shard 0, from the runtime: SIGINT or SIGTERM (corr: which). Shard
 	 * 0 then shuts the server down as SHUTDOWN does. */
 	KV_MSG_SIGNAL,
+	/* Shard 0's own timer: a signal's shutdown still waiting for shards. */
+	KV_MSG_SHUTDOWN_LATE,
 };
 
 /* Operations a batch entry can name besides a command (whose op is its
