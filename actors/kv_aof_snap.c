@@ -219,8 +219,10 @@ static void end(atoll_ctx *ctx, struct kv_aof *a, int err)
 		a->fd = s->fd;
 		a->gen++;
 		a->file_size = a->base_size = s->size;
-		memmove(a->pend.p, a->pend.p + a->pend_skip, a->pend.len - a->pend_skip);
-		a->pend.len -= a->pend_skip;
+		if (a->pend_skip > 0) {
+			memmove(a->pend.p, a->pend.p + a->pend_skip, a->pend.len - a->pend_skip);
+			a->pend.len -= a->pend_skip;
+		}
 		if (a->failed != NULL) { /* its bytes are in the new file */
 			atoll_msg_free(&a->failed->msg);
 			a->failed = NULL;

@@ -129,8 +129,32 @@ static int start_one(atoll_runtime *rt, unsigned core, const struct atoll_tcp_li
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
-	while ((err = sem_timedwait(&b->done, &deadline)) < 0 && errno == EINTR)
-		;
+	/* In slices, so that a runtime stopped meanwhile (whose starter may
+	 * never run) is noticed at once instead of at the deadline. */
+	for (;;) {
+		struct timespec slice;
+
+		clock_gettime(CLOCK_REALTIME, &slice);
+		slice.tv_nsec += 50000000L;
+		if (slice.tv_nsec >= 1000000000L) {
+			slice.tv_sec++;
+			slice.tv_nsec -= 1000000000L;
+		}
+		if (slice.tv_sec > deadline.tv_sec ||
+		    (slice.tv_sec == deadline.tv_sec && slice.tv_nsec > deadline.tv_nsec))
+			slice = deadline;
+		err = sem_timedwait(&b->done, &slice);
+		if (err == 0 || (errno != EINTR && errno != ETIMEDOUT))
+			break;
+		if (errno == ETIMEDOUT && slice.tv_sec == deadline.tv_sec &&
+		    slice.tv_nsec == deadline.tv_nsec)
+			break;
+		if (atoll_runtime_stopping(rt)) {
+			errno = ECANCELED;
+			err = -1;
+			break;
+		}
+	}
 	if (err < 0) {
 		err = -errno; /* -ETIMEDOUT: the starter drops its own ref later */
 	} else {

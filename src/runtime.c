@@ -592,3 +592,9 @@ void atoll_runtime_on_signal(atoll_runtime *rt, atoll_ref to, uint32_t type)
 	 * seen with the ref. */
 	atomic_store_explicit(&rt->signal_to, to, memory_order_release);
 }
+
+bool atoll_runtime_stopping(const atoll_runtime *rt)
+{
+	/* Pairs with the seq_cst exchange in atoll_runtime_stop. */
+	return atomic_load_explicit(&rt->stopping, memory_order_acquire) != 0;
+}

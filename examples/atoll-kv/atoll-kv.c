@@ -370,6 +370,8 @@ static bool wait_loaded(struct kv_server *srv, unsigned n)
 		failed = atomic_load_explicit(&srv->load_failed, memory_order_acquire);
 		if (done + failed >= n)
 			break;
+		if (atoll_runtime_stopping(srv->rt))
+			return false; /* a signal during the load */
 		for (unsigned i = 0; i < n; i++) {
 			struct atoll_stats st;
 
@@ -463,6 +465,8 @@ int main(int argc, char **argv)
 	/* SIGINT meanwhile stops the runtime; a shard that stops before it
 	 * finished counts as failed. */
 	if (!wait_loaded(&srv, n)) {
+		if (atoll_runtime_stopping(rt))
+			goto stopped; /* SIGINT or SIGTERM while loading */
 		atoll_runtime_stop(rt);
 		goto out;
 	}
@@ -484,6 +488,8 @@ int main(int argc, char **argv)
 		atomic_store_explicit(&srv.port, (uint16_t)opt.port, memory_order_relaxed);
 		/* SIGINT meanwhile stops the runtime, and the starters with it. */
 		err = atoll_tcp_listener_start_all(rt, &listener, START_TIMEOUT_MS, &port, &failed);
+		if (err < 0 && atoll_runtime_stopping(rt))
+			goto stopped; /* a signal while starting */
 		if (err < 0) {
 			fprintf(stderr, "atoll-kv: cannot listen on %s port %u (reactor %u): %s\n",
 				opt.bind, opt.port, failed, atoll_strerror(err));
@@ -496,6 +502,7 @@ int main(int argc, char **argv)
 	       (unsigned)listener_port(&srv), n, n == 1 ? "" : "s",
 	       atoll_runtime_uring_mode(rt, 0));
 	fflush(stdout);
+stopped:
 	atoll_runtime_wait(rt);
 	printf("atoll-kv: stopped\n");
 	code = 0;

@@ -142,6 +142,10 @@ void atoll_runtime_stop(atoll_runtime *rt);
  */
 void atoll_runtime_on_signal(atoll_runtime *rt, atoll_ref to, uint32_t type);
 
+/* True once the runtime was asked to stop (atoll_runtime_stop, a signal):
+ * for a thread waiting on actors that may never answer. Any thread. */
+bool atoll_runtime_stopping(const atoll_runtime *rt);
+
 /* Asks the runtime of the calling actor to stop (atoll_runtime_stop). */
 void atoll_stop_runtime(atoll_ctx *ctx);
 
