@@ -34,84 +34,6 @@ uint64_t kv__aof_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* --- buffers --------------------------------------------------------------- */
-
-bool kv_buf_room(struct kv_buf *b, size_t extra)
-{
-	size_t cap;
-	char *p;
-
-	if (b->oom)
-		return false;
-	if (b->len + extra <= b->cap)
-		return true;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + extra)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (p == NULL) {
-		b->oom = true;
-		return false;
-	}
-	b->p = p;
-	b->cap = cap;
-	return true;
-}
-
-void kv_buf_add(struct kv_buf *b, const void *p, size_t len)
-{
-	if (kv_buf_room(b, len)) {
-		memcpy(b->p + b->len, p, len);
-		b->len += len;
-	}
-}
-
-void kv_buf_command(struct kv_buf *b, int argc, const struct kv_arg *argv)
-{
-	char head[32];
-	size_t need = 16;
-	int n;
-
-	for (int i = 0; i < argc; i++)
-		need += argv[i].len + 24;
-	if (!kv_buf_room(b, need))
-		return;
-	n = snprintf(head, sizeof(head), "*%d\r\n", argc);
-	kv_buf_add(b, head, (size_t)n);
-	for (int i = 0; i < argc; i++) {
-		n = snprintf(head, sizeof(head), "$%zu\r\n", argv[i].len);
-		kv_buf_add(b, head, (size_t)n);
-		kv_buf_add(b, argv[i].p, argv[i].len);
-		kv_buf_add(b, "\r\n", 2);
-	}
-}
-
-static void release_free(atoll_msg *msg)
-{
-	free(msg->data);
-}
-
-struct atoll_io *kv_buf_take(struct kv_buf *b, uint32_t type)
-{
-	struct atoll_io *io;
-
-	if (b->len > UINT32_MAX / 2)
-		return NULL; /* callers keep pieces far smaller */
-	io = atoll_io_new(type, 0);
-	if (io == NULL)
-		return NULL;
-	atoll_msg_attach(&io->msg, b->p, (uint32_t)b->len,
-			 (uint32_t)(b->cap > UINT32_MAX ? b->len : b->cap), release_free);
-	memset(b, 0, sizeof(*b));
-	return io;
-}
-
-void kv_buf_free(struct kv_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
 /* --- records --------------------------------------------------------------- */
 
 static void add_select(struct kv_buf *b, int *cur, int db)
@@ -326,7 +248,13 @@ bool kv_aof_refuses_writes(const struct kv_core *core, char *msg, size_t len)
 {
 	const struct kv_aof *a = core->aof;
 
-	if (a == NULL || !a->enabled || a->error == 0)
+	if (a == NULL)
+		return false;
+	if (a->closed) {
+		snprintf(msg, len, "ERR the server is shutting down");
+		return true;
+	}
+	if (!a->enabled || a->error == 0)
 		return false;
 	snprintf(msg, len, "MISCONF Errors writing to the AOF file: %s", strerror(-a->error));
 	return true;
@@ -626,13 +554,18 @@ bool kv_aof_loading(const struct kv_core *core)
 	return core->aof != NULL && core->aof->loading;
 }
 
-uint64_t kv_aof_sync_all(struct kv_core *core)
+uint64_t kv_aof_sync_all(struct kv_core *core, bool close)
 {
 	struct kv_aof *a = core->aof;
 
-	if (a == NULL || !a->enabled || a->fd < 0)
+	if (a == NULL)
 		return 0;
-	a->sync_all = true;
+	/* From here until the runtime stops no write is acknowledged, so none
+	 * can be lost: what SHUTDOWN and SIGTERM promise. */
+	a->closed = close;
+	if (!a->enabled || a->fd < 0)
+		return 0;
+	a->sync_all = close;
 	return a->lsn > a->synced_lsn ? a->lsn : 0;
 }
 

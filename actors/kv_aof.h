@@ -117,10 +117,11 @@ int kv_aof_wait_dump(struct kv_core *core, atoll_ref to, atoll_msg *reply, uint3
 /* True while the shard replays its log: no active expiry meanwhile. */
 bool kv_aof_loading(const struct kv_core *core);
 
-/* Makes the next flushes fsync whatever appendfsync says (shutdown), and
- * returns the log position a reply must wait for to cover every record so
- * far (0: nothing to wait for). */
-uint64_t kv_aof_sync_all(struct kv_core *core);
+/* Shutting down (close): refuses writes from now on, makes the next flushes
+ * fsync whatever appendfsync says, and returns the log position a reply must
+ * wait for to cover every record so far (0: nothing to wait for). With close
+ * false (a shutdown refused), accepts writes again. */
+uint64_t kv_aof_sync_all(struct kv_core *core, bool close);
 
 /* Why the shard's loading failed, or NULL. Read after the server's
  * load_failed counter (acquire). */

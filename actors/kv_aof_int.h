@@ -12,23 +12,7 @@
 #define ATOLL_KV_AOF_INT_H
 
 #include "kv_aof.h"
-
-/* A growable byte buffer that can be handed to a write message. */
-struct kv_buf {
-	char *p;
-	size_t len;
-	size_t cap;
-	bool oom;
-};
-
-bool kv_buf_room(struct kv_buf *b, size_t extra);
-void kv_buf_add(struct kv_buf *b, const void *p, size_t len);
-/* Appends one RESP multibulk command. */
-void kv_buf_command(struct kv_buf *b, int argc, const struct kv_arg *argv);
-/* Wraps b's bytes in a write message of the given type (b is emptied);
- * NULL when out of memory (b unchanged). */
-struct atoll_io *kv_buf_take(struct kv_buf *b, uint32_t type);
-void kv_buf_free(struct kv_buf *b);
+#include "kv_buf.h"
 
 /* A reply waiting for an fsync. */
 struct kv_held {
@@ -104,6 +88,7 @@ struct kv_aof {
 	bool kicked;   /* a KV_MSG_AOF_KICK is on its way */
 	bool stopped;  /* the shard stops: no more I/O */
 	bool sync_all; /* fsync whatever the policy (shutting down) */
+	bool closed;   /* shutting down: writes are refused, none can be lost */
 
 	int dir_fd;         /* the directory, open to fsync a rename */
 	uint64_t gen;       /* the log file's generation: +1 at each rewrite; the

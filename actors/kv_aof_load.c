@@ -90,6 +90,8 @@ int kv__aof_load_start(atoll_ctx *ctx, struct kv_aof *a)
 	int err;
 
 	a->loading = true;
+	/* Loaded keys count as used now (LRU), not at the stopped clock. */
+	kv_store_set_time(a->core->store, kv_unix_ms());
 	a->load_phase = dump ? PH_DUMP : PH_LOG;
 	snprintf(a->load_name, sizeof(a->load_name), "%s.%u", dump ? KV_DUMP_NAME : KV_AOF_NAME,
 		 a->core->index);

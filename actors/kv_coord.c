@@ -289,11 +289,18 @@ static void work(struct conn *c)
 				args[n++] = (struct kv_arg){ "NX", 2 };
 			co->sum = 0;
 			send_cmd(c, shard_of(c, &a[2]), "kv.restore", co->dst_db, n, args, 0);
-			if (co->kind != K_COPY)
-				send_cmd(c, shard_of(c, &a[1]), "del", co->db, 2,
-					 (struct kv_arg[]){ { "del", 3 }, a[1] }, 2);
 			return;
 		}
+		case 3:
+			/* The source goes only once the copy is in: kv.restore
+			 * may be refused (-OOM over maxmemory, out of memory),
+			 * and then the step above failed and the key stays. */
+			if (co->kind != K_COPY) {
+				send_cmd(c, shard_of(c, &a[1]), "del", co->db, 2,
+					 (struct kv_arg[]){ { "del", 3 }, a[1] }, 2);
+				return;
+			}
+			/* fall through */
 		default:
 			if (co->kind == K_COPY)
 				resp_add_int(r, co->sum);

@@ -32,6 +32,8 @@ static uint64_t key_hash(const struct kv_store *s, const char *key, size_t klen)
 
 static void entry_free(struct kv_store *s, struct kv_entry *e)
 {
+	if (e->pooled)
+		kv__pool_forget(s, e);
 	s->memory -= sizeof(*e) + e->klen + e->icap;
 	if (e->val_heap) {
 		s->memory -= e->vcap;
@@ -189,13 +191,29 @@ static bool table_resize(struct kv_store *s, struct kv_db *d, size_t n)
 	return true;
 }
 
+/*
+ * Under a memory limit, a table whose chains are still short (fewer than
+ * 1.618 keys per bucket, Redis's HASHTABLE_MAX_LOAD_FACTOR) does not double
+ * past the limit: as Redis's dictExpandAllowed, so one write near the limit
+ * cannot allocate a bucket array that evicts (or, under noeviction, locks
+ * out) many keys.
+ */
+static bool growth_allowed(const struct kv_store *s, const struct kv_table *t)
+{
+	size_t more = next_power(t->used + 1) * sizeof(*t->b);
+
+	if (s->limit == 0 || t->used * 1000 > t->size * 1618)
+		return true;
+	return s->memory + more <= s->limit;
+}
+
 /* Grows at one key per bucket, as Redis; an allocation failure only makes
  * chains longer, except for the very first table. */
 static bool table_grow_if_needed(struct kv_store *s, struct kv_db *d)
 {
 	if (d->t[0].size == 0)
 		return table_resize(s, d, TABLE_MIN_SIZE);
-	if (!d->rehashing && d->t[0].used >= d->t[0].size)
+	if (!d->rehashing && d->t[0].used >= d->t[0].size && growth_allowed(s, &d->t[0]))
 		(void)table_resize(s, d, d->t[0].used + 1);
 	return true;
 }
@@ -279,7 +297,9 @@ static struct kv_entry *entry_new(struct kv_store *s, uint64_t hash, const char 
 	e->vlen = vlen;
 	e->vcap = vlen;
 	e->icap = (uint32_t)vlen;
-	e->val_heap = false;
+	e->val_heap = 0;
+	e->pooled = 0;
+	kv__touch(e, s->lru_now);
 	if (vlen)
 		memcpy(e->val, val, vlen);
 	s->memory += sizeof(*e) + klen + vlen;
@@ -341,7 +361,7 @@ void kv_store_free(struct kv_store *s)
 }
 
 struct kv_entry *kv_lookup(struct kv_store *s, int db, const char *key, size_t klen,
-			   uint64_t now_ms, bool count)
+			   uint64_t now_ms, unsigned flags)
 {
 	struct kv_db *d = &s->db[db];
 	struct slot at;
@@ -356,7 +376,9 @@ struct kv_entry *kv_lookup(struct kv_store *s, int db, const char *key, size_t k
 		kv__shrink_if_sparse(s, d);
 		e = NULL;
 	}
-	if (count) {
+	if (e != NULL && !(flags & KV_LOOKUP_NOTOUCH))
+		kv__touch(e, kv__lru_clock(now_ms));
+	if (flags & KV_LOOKUP_COUNT) {
 		if (e != NULL)
 			s->stats.keyspace_hits++;
 		else
@@ -394,6 +416,7 @@ struct kv_entry *kv_set(struct kv_store *s, int db, const char *key, size_t klen
 	if (old != NULL) {
 		if (value_overwrite(old, val, vlen)) {
 			e = old;
+			kv__touch(e, s->lru_now);
 		} else {
 			e = entry_new(s, hash, key, klen, val, vlen);
 			if (e == NULL)
@@ -485,7 +508,7 @@ char *kv_entry_resize(struct kv_store *s, struct kv_entry *e, size_t len)
 		}
 		e->val = v;
 		e->vcap = cap;
-		e->val_heap = true;
+		e->val_heap = 1;
 	}
 	if (len > e->vlen)
 		memset(e->val + e->vlen, 0, len - e->vlen);
@@ -531,6 +554,7 @@ void kv_db_swap(struct kv_store *s, int a, int b)
 
 	s->db[a] = s->db[b];
 	s->db[b] = t;
+	kv__pool_swap_db(s, a, b);
 }
 
 /* --- scan ------------------------------------------------------------------ */
@@ -618,7 +642,7 @@ uint64_t kv_db_scan(struct kv_store *s, int db, uint64_t cursor, size_t count, u
 
 /* A random entry of a non-empty db: a random non-empty bucket, then a
  * random entry of its chain, as Redis's dictGetRandomKey. */
-static struct kv_entry *random_entry(struct kv_store *s, struct kv_db *d)
+struct kv_entry *kv__random_entry(struct kv_store *s, struct kv_db *d)
 {
 	struct kv_entry *e;
 	size_t len, i;
@@ -653,7 +677,7 @@ struct kv_entry *kv_db_random(struct kv_store *s, int db, uint64_t now_ms)
 		struct kv_entry *e;
 
 		kv__rehash_step(s, d, REHASH_STEP);
-		e = random_entry(s, d);
+		e = kv__random_entry(s, d);
 		if (!kv__expired(e, now_ms))
 			return e;
 		kv__dropping(s, d, e, KV_DROP_EXPIRED);
@@ -695,6 +719,10 @@ void kv_store_drop(struct kv_store *s, int db, struct kv_entry *e, enum kv_drop 
 {
 	struct kv_db *d = &s->db[db];
 
+	if (why == KV_DROP_EVICTED)
+		s->stats.evicted_keys++;
+	else
+		s->stats.expired_keys++;
 	kv__dropping(s, d, e, why);
 	kv__entry_delete(s, d, e);
 	kv__shrink_if_sparse(s, d);
@@ -703,4 +731,25 @@ void kv_store_drop(struct kv_store *s, int db, struct kv_entry *e, enum kv_drop 
 uint64_t kv_store_memory(const struct kv_store *s)
 {
 	return s->memory;
+}
+
+void kv_store_set_limit(struct kv_store *s, uint64_t bytes)
+{
+	s->limit = bytes;
+}
+
+/* --- the LRU clock ------------------------------------------------------------ */
+
+void kv_store_set_time(struct kv_store *s, uint64_t now_ms)
+{
+	s->lru_now = kv__lru_clock(now_ms);
+}
+
+/* As Redis's estimateObjectIdleTime: a clock that wrapped since the key's
+ * stamp reads as the distance around the wrap (arithmetic modulo 2^30). */
+uint64_t kv_entry_idle_ms(const struct kv_entry *e, uint64_t now_ms)
+{
+	uint32_t ticks = (kv__lru_clock(now_ms) - (uint32_t)e->lru) & LRU_MAX;
+
+	return (uint64_t)ticks * LRU_TICK_MS;
 }

@@ -11,6 +11,10 @@
  * Entry pointers returned by lookups stay valid until that key is deleted,
  * overwritten by kv_set, or its database is flushed or swapped: growing the
  * table rehashes incrementally but never moves an entry.
+ *
+ * Each key carries an LRU clock (10 ms ticks) stamped when a command looks
+ * it up or writes it, which OBJECT IDLETIME reports and LRU eviction ranks
+ * keys by.
  */
 #ifndef ATOLL_KV_DB_H
 #define ATOLL_KV_DB_H
@@ -39,6 +43,7 @@ struct kv_entry;
 /* Counters of one store, since creation or kv_store_reset_stats. */
 struct kv_store_stats {
 	uint64_t expired_keys;    /* deleted because their time passed */
+	uint64_t evicted_keys;    /* deleted to stay under maxmemory */
 	uint64_t keyspace_hits;   /* read lookups that found a key */
 	uint64_t keyspace_misses; /* read lookups that did not */
 	uint64_t expire_cycles;   /* active expiry runs */
@@ -60,20 +65,26 @@ struct kv_store *kv_store_new(void);
 /* Frees the store and every key in it. NULL is a no-op. */
 void kv_store_free(struct kv_store *s);
 
+/* kv_lookup flags. A bool still works as flags: true is KV_LOOKUP_COUNT. */
+#define KV_LOOKUP_COUNT 0x1u   /* a keyspace hit or miss (reads) */
+#define KV_LOOKUP_NOTOUCH 0x2u /* keep the key's LRU clock (TTL, TYPE, EXISTS, OBJECT) */
+
 /*
  * Finds key in db. A key whose expiry time is <= now_ms is deleted now (lazy
- * expiry, counted in expired_keys) and not found. When count is true the
+ * expiry, counted in expired_keys) and not found. With KV_LOOKUP_COUNT the
  * lookup counts as a keyspace hit or miss (reads do; writes and internal
- * lookups do not). Returns the entry or NULL.
+ * lookups do not). A key found gets now_ms as its LRU clock, unless
+ * KV_LOOKUP_NOTOUCH (Redis's LOOKUP_NOTOUCH). Returns the entry or NULL.
  */
 struct kv_entry *kv_lookup(struct kv_store *s, int db, const char *key, size_t klen,
-			   uint64_t now_ms, bool count);
+			   uint64_t now_ms, unsigned flags);
 
 /*
  * Sets key in db to a copy of val, replacing any value it had. expire_ms is
  * an absolute time, KV_NO_EXPIRE, or KV_KEEP_EXPIRE (keep the old key's
- * expiry; none if the key is new). Returns the entry, or NULL when out of
- * memory (the old value is then left as it was).
+ * expiry; none if the key is new). The key's LRU clock is the store's time
+ * (kv_store_set_time). Returns the entry, or NULL when out of memory (the
+ * old value is then left as it was).
  */
 struct kv_entry *kv_set(struct kv_store *s, int db, const char *key, size_t klen, const void *val,
 			size_t vlen, int64_t expire_ms);
@@ -101,6 +112,20 @@ int64_t kv_entry_expire(const struct kv_entry *e);
 
 /* Sets or clears (KV_NO_EXPIRE) the expiry time of e, which is in db. */
 void kv_entry_set_expire(struct kv_store *s, int db, struct kv_entry *e, int64_t expire_ms);
+
+/*
+ * Sets the time (Unix ms) kv_set stamps as the LRU clock of the keys it
+ * writes. kv_core_exec sets it before each command; until then it is 0.
+ */
+void kv_store_set_time(struct kv_store *s, uint64_t now_ms);
+
+/*
+ * Milliseconds since a command last looked e up or wrote it, to the clock's
+ * 10 ms resolution (OBJECT IDLETIME). The clock wraps every ~124 days; an
+ * idle time longer than that reads as its remainder, as Redis's does (its
+ * clock wraps every 194 days).
+ */
+uint64_t kv_entry_idle_ms(const struct kv_entry *e, uint64_t now_ms);
 
 /* Keys stored in db, including expired keys not yet collected. */
 uint64_t kv_db_size(const struct kv_store *s, int db);
@@ -158,11 +183,43 @@ typedef void kv_drop_fn(void *arg, int db, const char *key, size_t klen, enum kv
 /* Sets the hook (NULL: none). */
 void kv_store_on_drop(struct kv_store *s, kv_drop_fn *fn, void *arg);
 
-/* Deletes e, a key of db, for reason why (eviction), telling the hook first. */
+/* Deletes e, a key of db, for reason why (eviction), telling the hook first.
+ * Counted in evicted_keys (or expired_keys). */
 void kv_store_drop(struct kv_store *s, int db, struct kv_entry *e, enum kv_drop why);
 
 /* Bytes the store holds for keys, values and tables (its own count). */
 uint64_t kv_store_memory(const struct kv_store *s);
+
+/*
+ * A soft cap on kv_store_memory, for maxmemory (0: none): a table doubles
+ * past it only once its chains average 1.618 keys, as Redis's
+ * dictExpandAllowed. Keys are not refused or evicted here (kv_maxmemory.c).
+ */
+void kv_store_set_limit(struct kv_store *s, uint64_t bytes);
+
+/* How eviction ranks the keys it may delete (maxmemory-policy). */
+enum kv_evict_rank {
+	KV_RANK_RANDOM, /* any key, uniformly at random */
+	KV_RANK_IDLE,   /* the longest idle first: approximate LRU */
+	KV_RANK_TTL,    /* the nearest expiry time first */
+};
+
+/*
+ * The key to evict next, as Redis's performEvictions picks it: for
+ * KV_RANK_IDLE and KV_RANK_TTL, `samples` random keys of every db (only
+ * keys with an expiry time when volatile_only) are merged into the store's
+ * pool of the 16 best candidates seen so far, whose best goes (rescored
+ * first, so a key used since it was sampled does not go on a stale score);
+ * for KV_RANK_RANDOM, a key drawn uniformly from all dbs. Expired keys the
+ * samples meet are deleted as expired (through the drop hook) instead.
+ * Returns the entry, with its db in *db, for the caller to delete
+ * (kv_store_drop ... KV_DROP_EVICTED); NULL when there is no key to offer:
+ * none left, or every key sampled was expired (and is gone now: the store
+ * is smaller, and another call may find one).
+ */
+struct kv_entry *kv_store_evict_candidate(struct kv_store *s, enum kv_evict_rank rank,
+					  bool volatile_only, unsigned samples, uint64_t now_ms,
+					  int *db);
 
 /*
  * Redis glob matching (KEYS, SCAN MATCH, CONFIG GET): '*', '?', '[a-z]',

@@ -14,6 +14,12 @@ uint64_t kv_core_exec(struct kv_core *core, const struct kv_command *cmd, struct
 {
 	char msg[160];
 
+	kv_store_set_time(core->store, x->now_ms);
+	/* Redis's order: over maxmemory first (evicting), then the log. */
+	if (!kv_maxmemory_admit(core, cmd, x->now_ms)) {
+		resp_add_error(x->out, KV_OOM_ERROR);
+		return 0;
+	}
 	/* As Redis: while the log cannot be written, writes are refused
 	 * (reads go on), so nothing is acknowledged that could be lost. */
 	if ((cmd->flags & KV_CMD_WRITE) && kv_aof_refuses_writes(core, msg, sizeof(msg))) {

@@ -143,10 +143,12 @@ void kv_cmd_pexpireat(struct kv_exec *x, int argc, const struct kv_arg *argv)
 }
 
 /* TTL, PTTL (relative) and EXPIRETIME, PEXPIRETIME (absolute): -2 for a
- * missing key, -1 for one without an expiry. Seconds round as Redis's. */
+ * missing key, -1 for one without an expiry. Seconds round as Redis's. As
+ * in Redis, asking does not count as using the key (its LRU clock stays). */
 static void ttl_generic(struct kv_exec *x, const struct kv_arg *argv, bool ms, bool relative)
 {
-	struct kv_entry *e = kv_lookup(x->store, x->db, argv[1].p, argv[1].len, x->now_ms, true);
+	struct kv_entry *e = kv_lookup(x->store, x->db, argv[1].p, argv[1].len, x->now_ms,
+				       KV_LOOKUP_COUNT | KV_LOOKUP_NOTOUCH);
 	long long t;
 
 	if (e == NULL) {

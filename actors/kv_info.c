@@ -108,6 +108,18 @@ static unsigned long long rss_bytes(void)
 	return resident * (unsigned long long)sysconf(_SC_PAGESIZE);
 }
 
+/* Setting name's value, as CONFIG GET prints it, into buf. */
+static const char *config_value(const struct kv_server *srv, const struct kv_settings *s,
+				const char *name, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < kv_config_count(); i++) {
+		if (strcmp(kv_config_name(i), name) == 0)
+			kv_config_value(srv, s, i, buf, len);
+	}
+	return buf;
+}
+
 static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struct resp_out *t)
 {
 	const struct kv_server *srv = c->srv;
@@ -168,8 +180,11 @@ static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struc
 		line(t, "used_memory_rss:%llu", rss);
 		human(h, sizeof(h), (double)rss);
 		line(t, "used_memory_rss_human:%s", h);
-		line(t, "maxmemory:0");
-		line(t, "maxmemory_policy:noeviction");
+		line(t, "maxmemory:%llu", c->core->settings.maxmemory);
+		human(h, sizeof(h), (double)c->core->settings.maxmemory);
+		line(t, "maxmemory_human:%s", h);
+		line(t, "maxmemory_policy:%s",
+		     config_value(srv, &c->core->settings, "maxmemory-policy", h, sizeof(h)));
 		line(t, "mem_allocator:jemalloc");
 		line(t, "%s", "");
 	}
@@ -228,7 +243,7 @@ static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struc
 		line(t, "total_net_output_bytes:%lld", sum[KV_INFO_NET_OUTPUT]);
 		line(t, "rejected_connections:%lld", sum[KV_INFO_REJECTED]);
 		line(t, "expired_keys:%lld", sum[KV_INFO_EXPIRED_KEYS]);
-		line(t, "evicted_keys:0");
+		line(t, "evicted_keys:%lld", sum[KV_INFO_EVICTED_KEYS]);
 		line(t, "keyspace_hits:%lld", sum[KV_INFO_HITS]);
 		line(t, "keyspace_misses:%lld", sum[KV_INFO_MISSES]);
 		line(t, "total_error_replies:0");

@@ -65,33 +65,35 @@ void kv_cmd_unlink(struct kv_exec *x, int argc, const struct kv_arg *argv)
 	delete_keys(x, argc, argv);
 }
 
-/* A key named twice counts twice, as in Redis. */
-static void count_existing(struct kv_exec *x, int argc, const struct kv_arg *argv)
+/* A key named twice counts twice, as in Redis. flags: kv_lookup's. */
+static void count_existing(struct kv_exec *x, int argc, const struct kv_arg *argv, unsigned flags)
 {
 	long long found = 0;
 
 	for (int i = 1; i < argc; i++) {
-		if (kv_lookup(x->store, x->db, argv[i].p, argv[i].len, x->now_ms, true) != NULL)
+		if (kv_lookup(x->store, x->db, argv[i].p, argv[i].len, x->now_ms, flags) != NULL)
 			found++;
 	}
 	resp_add_int(x->out, found);
 }
 
+/* EXISTS and TYPE leave the LRU clock alone, as Redis's LOOKUP_NOTOUCH. */
 void kv_cmd_exists(struct kv_exec *x, int argc, const struct kv_arg *argv)
 {
-	count_existing(x, argc, argv);
+	count_existing(x, argc, argv, KV_LOOKUP_COUNT | KV_LOOKUP_NOTOUCH);
 }
 
-/* No access times are kept, so touching is looking up. */
+/* Touching is looking up: the lookup stamps the LRU clock. */
 void kv_cmd_touch(struct kv_exec *x, int argc, const struct kv_arg *argv)
 {
-	count_existing(x, argc, argv);
+	count_existing(x, argc, argv, KV_LOOKUP_COUNT);
 }
 
 void kv_cmd_type(struct kv_exec *x, int argc, const struct kv_arg *argv)
 {
 	(void)argc;
-	if (kv_lookup(x->store, x->db, argv[1].p, argv[1].len, x->now_ms, true) != NULL)
+	if (kv_lookup(x->store, x->db, argv[1].p, argv[1].len, x->now_ms,
+		      KV_LOOKUP_COUNT | KV_LOOKUP_NOTOUCH) != NULL)
 		resp_add_status(x->out, "string");
 	else
 		resp_add_status(x->out, "none");
@@ -459,6 +461,12 @@ static const char *const object_help[] = {
 	"ENCODING <key>",
 	"    Return the kind of internal representation used in order to store the value",
 	"    associated with a <key>.",
+	"FREQ <key>",
+	"    Return the access frequency index of the <key>. The returned integer is",
+	"    proportional to the logarithm of the recent access frequency of the key.",
+	"IDLETIME <key>",
+	"    Return the idle time of the <key>, that is the approximated number of",
+	"    seconds elapsed since the last access to the key.",
 	"HELP",
 	"    Prints this help.",
 };
@@ -484,12 +492,15 @@ static int printable_len(const struct kv_arg *a)
 	return (int)(n < 128 ? n : 128);
 }
 
-/* OBJECT ENCODING key | OBJECT HELP. FREQ, IDLETIME and REFCOUNT are not
- * offered: atoll-kv keeps no access times, frequencies or shared objects. */
+/* OBJECT ENCODING|IDLETIME|FREQ key | OBJECT HELP. REFCOUNT is not offered:
+ * atoll-kv shares no objects. FREQ answers Redis's error for a policy that
+ * is not LFU, the only kind atoll-kv has. The lookup leaves the key's LRU
+ * clock alone, as Redis's. */
 void kv_cmd_object(struct kv_exec *x, int argc, const struct kv_arg *argv)
 {
+	static const char *const subs[] = { "encoding", "idletime", "freq" };
 	struct kv_entry *e;
-	size_t len;
+	size_t len, sub;
 	const char *v;
 
 	if (kv_arg_is(&argv[1], "help")) {
@@ -503,21 +514,39 @@ void kv_cmd_object(struct kv_exec *x, int argc, const struct kv_arg *argv)
 			resp_add_status(x->out, object_help[i]);
 		return;
 	}
-	if (!kv_arg_is(&argv[1], "encoding")) {
+	for (sub = 0; sub < sizeof(subs) / sizeof(subs[0]); sub++) {
+		if (kv_arg_is(&argv[1], subs[sub]))
+			break;
+	}
+	if (sub == sizeof(subs) / sizeof(subs[0])) {
 		resp_add_errorf(x->out, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.",
 				printable_len(&argv[1]), argv[1].p);
 		return;
 	}
 	if (argc != 3) {
-		resp_add_error(x->out,
-			       "ERR wrong number of arguments for 'object|encoding' command");
+		resp_add_errorf(x->out, "ERR wrong number of arguments for 'object|%s' command",
+				subs[sub]);
 		return;
 	}
-	e = kv_lookup(x->store, x->db, argv[2].p, argv[2].len, x->now_ms, true);
+	e = kv_lookup(x->store, x->db, argv[2].p, argv[2].len, x->now_ms,
+		      KV_LOOKUP_COUNT | KV_LOOKUP_NOTOUCH);
 	if (e == NULL) {
 		resp_add_null(x->out);
 		return;
 	}
-	v = kv_entry_value(e, &len);
-	resp_add_bulk_cstr(x->out, string_encoding(v, len));
+	switch (sub) {
+	case 0:
+		v = kv_entry_value(e, &len);
+		resp_add_bulk_cstr(x->out, string_encoding(v, len));
+		break;
+	case 1:
+		resp_add_int(x->out, (long long)(kv_entry_idle_ms(e, x->now_ms) / 1000));
+		break;
+	default:
+		resp_add_error(x->out,
+			       "ERR An LFU maxmemory policy is not selected, access frequency not "
+			       "tracked. Please note that when switching between policies at "
+			       "runtime LRU and LFU data will take some time to adjust.");
+		break;
+	}
 }

@@ -194,6 +194,21 @@ struct kv_arg;
 uint64_t kv_core_exec(struct kv_core *core, const struct kv_command *cmd, struct kv_exec *x,
 		      int argc, const struct kv_arg *argv);
 
+/* The error a write gets over maxmemory (Redis 7.0's, without the "-"). */
+#define KV_OOM_ERROR "OOM command not allowed when used memory > 'maxmemory'."
+
+/*
+ * maxmemory (kv_maxmemory.c): true when cmd may run on core's store at
+ * now_ms. Commands not flagged KV_CMD_DENYOOM always may, and so may any
+ * while maxmemory is 0 or the store is within its share (maxmemory /
+ * nshards, as kv_store_memory counts it). Otherwise keys are evicted by
+ * core's maxmemory-policy until the store is within its share (at most
+ * ~500 us of it per command, as Redis); false when that cannot be done:
+ * noeviction, or no key the policy may evict. Call on core's reactor,
+ * before cmd runs (kv_core_exec does).
+ */
+bool kv_maxmemory_admit(struct kv_core *core, const struct kv_command *cmd, uint64_t now_ms);
+
 /*
  * Sets up srv for nshards shards (arrays allocated, cores zeroed with the
  * given settings). Returns 0 or -ENOMEM. kv_server_destroy frees what it

@@ -75,39 +75,14 @@ struct kv_shard {
 
 /* --- batch building (connection side) -------------------------------- */
 
-static bool batch_room(struct kv_batch *b, size_t extra)
-{
-	size_t cap;
-	char *p;
-
-	if (b->oom)
-		return false;
-	if (b->len + extra <= b->cap)
-		return true;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + extra)
-		cap *= 2;
-	p = realloc(b->buf, cap);
-	if (p == NULL) {
-		b->oom = true;
-		return false;
-	}
-	b->buf = p;
-	b->cap = cap;
-	return true;
-}
-
 void kv_batch_begin(struct kv_batch *b, uint64_t seq, uint8_t proto)
 {
 	struct batch_head h = { .seq = seq, .proto = proto };
 
-	b->len = 0;
+	b->buf.len = 0;
+	b->buf.oom = false;
 	b->count = 0;
-	b->oom = false;
-	if (batch_room(b, sizeof(h))) {
-		memcpy(b->buf, &h, sizeof(h));
-		b->len = sizeof(h);
-	}
+	kv_buf_add(&b->buf, &h, sizeof(h));
 }
 
 uint32_t kv_batch_add(struct kv_batch *b, uint32_t op, int db, int argc, const struct kv_arg *argv)
@@ -117,8 +92,8 @@ uint32_t kv_batch_add(struct kv_batch *b, uint32_t op, int db, int argc, const s
 
 	for (int i = 0; i < argc; i++)
 		need += 4 + argv[i].len;
-	if (batch_room(b, need)) {
-		char *p = b->buf + b->len;
+	if (kv_buf_room(&b->buf, need)) {
+		char *p = b->buf.p + b->buf.len;
 
 		memcpy(p, &e, sizeof(e));
 		p += sizeof(e);
@@ -129,41 +104,36 @@ uint32_t kv_batch_add(struct kv_batch *b, uint32_t op, int db, int argc, const s
 			memcpy(p + 4, argv[i].p, argv[i].len);
 			p += 4 + argv[i].len;
 		}
-		b->len += need;
+		b->buf.len += need;
 	}
 	return b->count++;
 }
 
-static void release_free(atoll_msg *msg)
-{
-	free(msg->data);
-}
-
 atoll_msg *kv_batch_take(struct kv_batch *b)
 {
+	struct kv_buf *buf = &b->buf;
 	atoll_msg *m = NULL;
 
-	if (!b->oom && b->len <= UINT32_MAX) {
-		memcpy(b->buf + offsetof(struct batch_head, count), &b->count, 4);
+	if (!buf->oom && buf->len <= UINT32_MAX) {
+		memcpy(buf->p + offsetof(struct batch_head, count), &b->count, 4);
 		m = atoll_msg_new(KV_MSG_BATCH, 0);
 	}
 	if (m == NULL) {
-		b->len = 0;
+		buf->len = 0;
 		b->count = 0;
 		return NULL;
 	}
-	atoll_msg_attach(m, b->buf, (uint32_t)b->len,
-			 (uint32_t)(b->cap > UINT32_MAX ? b->len : b->cap), release_free);
-	b->buf = NULL;
-	b->len = b->cap = 0;
+	atoll_msg_attach(m, buf->p, (uint32_t)buf->len,
+			 (uint32_t)(buf->cap > UINT32_MAX ? buf->len : buf->cap), kv_buf_release);
+	memset(buf, 0, sizeof(*buf));
 	b->count = 0;
 	return m;
 }
 
 void kv_batch_free(struct kv_batch *b)
 {
-	free(b->buf);
-	memset(b, 0, sizeof(*b));
+	kv_buf_free(&b->buf);
+	b->count = 0;
 }
 
 atoll_msg *kv_reply_patch(atoll_msg *reply, uint32_t i, const char *resp, size_t len)
@@ -203,7 +173,8 @@ atoll_msg *kv_reply_patch(atoll_msg *reply, uint32_t i, const char *resp, size_t
 		return reply; /* the +OK stands: better than no answer */
 	}
 	buf = resp_out_detach(&o, &n, &cap);
-	atoll_msg_attach(m, buf, (uint32_t)n, (uint32_t)(cap > UINT32_MAX ? n : cap), release_free);
+	atoll_msg_attach(m, buf, (uint32_t)n, (uint32_t)(cap > UINT32_MAX ? n : cap),
+			 kv_buf_release);
 	m->corr = reply->corr;
 	atoll_msg_free(reply);
 	return m;
@@ -351,6 +322,7 @@ static void op_info(struct kv_shard *sh)
 	v[KV_INFO_DOORBELLS] = (long long)rs.doorbells;
 	v[KV_INFO_WAKEUPS] = (long long)rs.wakeups;
 	v[KV_INFO_DEAD_LETTERS] = (long long)rs.dead_letters;
+	v[KV_INFO_EVICTED_KEYS] = (long long)ss.evicted_keys;
 	kv_aof_info(core, &v[KV_INFO_PERSIST]);
 	for (int db = 0; db < KV_DBS; db++) {
 		struct kv_db_info di;
@@ -365,9 +337,12 @@ static void op_info(struct kv_shard *sh)
 		resp_add_int(&sh->out, v[i]);
 }
 
+/* Phase 1: every shard closes for writes and syncs its log; 2: every shard
+ * dumps (SHUTDOWN SAVE); 3: a refused shutdown reopens them. */
 static void shutdown_phase(atoll_ctx *ctx, struct kv_shard *sh, int phase)
 {
 	const struct kv_server *srv = sh->core->server;
+	const struct kv_arg open = { "open", 4 };
 	struct kv_batch b = { 0 };
 
 	sh->shut.phase = phase;
@@ -376,7 +351,7 @@ static void shutdown_phase(atoll_ctx *ctx, struct kv_shard *sh, int phase)
 		atoll_msg *m;
 
 		kv_batch_begin(&b, 0, 2);
-		(void)kv_batch_add(&b, phase == 1 ? KV_OP_SAVE : KV_OP_SYNC, 0, 0, NULL);
+		(void)kv_batch_add(&b, phase == 2 ? KV_OP_SAVE : KV_OP_SYNC, 0, phase == 3, &open);
 		m = kv_batch_take(&b);
 		if (m == NULL) {
 			sh->shut.failed = true;
@@ -396,9 +371,9 @@ static void shutdown_start(atoll_ctx *ctx, struct kv_shard *sh, bool save, bool 
 	sh->shut.save = save;
 	sh->shut.force = force;
 	sh->shut.failed = false;
-	fprintf(stderr, "atoll-kv: shutting down%s\n",
-		save ? ": saving the dumps first" : ": syncing the logs");
-	shutdown_phase(ctx, sh, save ? 1 : 2);
+	fprintf(stderr, "atoll-kv: shutting down: syncing the logs%s\n",
+		save ? ", then saving the dumps" : "");
+	shutdown_phase(ctx, sh, 1);
 }
 
 /* A shard's answer to a shutdown phase. */
@@ -417,17 +392,22 @@ static void shutdown_reply(atoll_ctx *ctx, struct kv_shard *sh, const atoll_msg 
 		st->failed = true;
 	if (--st->waiting > 0)
 		return;
-	if (st->phase == 1 && (!st->failed || st->force)) {
+	if (st->phase == 3) { /* reopened after a refusal */
+		st->active = false;
+		return;
+	}
+	if (st->phase == 1 && st->save && (!st->failed || st->force)) {
 		shutdown_phase(ctx, sh, 2);
 		return;
 	}
-	if (st->phase == 2 && (!st->failed || st->force || st->reply == NULL)) {
+	if (!st->failed || st->force || st->reply == NULL) {
 		fprintf(stderr, "atoll-kv: %s, stopping\n",
 			st->failed ? "errors while shutting down (see above)" : "every log synced");
 		atoll_stop_runtime(ctx);
 		return;
 	}
-	/* A dump failed: as Redis, SHUTDOWN refuses (unless FORCE). */
+	/* A dump failed: as Redis, SHUTDOWN refuses (unless FORCE), and the
+	 * shards take writes again. */
 	fprintf(stderr, "atoll-kv: shutdown refused: errors saving (see above)\n");
 	if (st->reply != NULL) {
 		atoll_msg *m = kv_reply_patch(st->reply, st->entry, refused, sizeof(refused) - 1);
@@ -436,7 +416,7 @@ static void shutdown_reply(atoll_ctx *ctx, struct kv_shard *sh, const atoll_msg 
 			(void)atoll_send(ctx, st->reply_to, m);
 	}
 	st->reply = NULL;
-	st->active = false;
+	shutdown_phase(ctx, sh, 3);
 }
 
 /* KV_OP_REWRITE, KV_OP_SAVE, KV_OP_SYNC: the snapshot and log operations. */
@@ -477,7 +457,7 @@ static void op_persist(atoll_ctx *ctx, struct kv_shard *sh, uint32_t op, uint32_
 			sh->wait_dump_entry = entry;
 		return;
 	case KV_OP_SYNC:
-		lsn = kv_aof_sync_all(core);
+		lsn = kv_aof_sync_all(core, !(argc >= 1 && kv_arg_is(&argv[0], "open")));
 		if (lsn > sh->batch_lsn)
 			sh->batch_lsn = lsn;
 		resp_add_status(&sh->out, "OK");
@@ -672,7 +652,7 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 		return unlocked;
 	}
 	atoll_msg_attach(reply, buf, (uint32_t)len, (uint32_t)(cap > UINT32_MAX ? len : cap),
-			 release_free);
+			 kv_buf_release);
 	reply->corr = msg->corr;
 	if (sh->shut_entry >= 0 && sh->shut.reply == NULL) {
 		sh->shut.reply = reply; /* answered only if the shutdown fails */

@@ -24,6 +24,7 @@
 #include <atoll.h>
 
 #include "kv_aof.h"
+#include "kv_buf.h"
 #include "kv_cmd.h"
 #include "kv_server.h"
 
@@ -90,6 +91,7 @@ enum kv_info_field {
 	KV_INFO_DOORBELLS,
 	KV_INFO_WAKEUPS,
 	KV_INFO_DEAD_LETTERS,
+	KV_INFO_EVICTED_KEYS,
 	KV_INFO_DB0, /* then keys, expires, avg_ttl for each of the KV_DBS dbs */
 	/* then the KV_PERSIST_FIELDS figures of kv_aof_info */
 	KV_INFO_PERSIST = KV_INFO_DB0 + 3 * KV_DBS,
@@ -104,11 +106,8 @@ extern const struct atoll_actor_type kv_shard_type;
 
 /* Builds one batch; reuse it for the next after kv_batch_take. */
 struct kv_batch {
-	char *buf;
-	size_t len;
-	size_t cap;
+	struct kv_buf buf;
 	uint32_t count;
-	bool oom;
 };
 
 /* Starts a batch (seq: the sender's id for it, proto: 2 or 3). */

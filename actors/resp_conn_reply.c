@@ -219,7 +219,7 @@ void conn_add_remote(struct conn *c, struct slot *s, unsigned shard, uint32_t op
 	p->bno = (uint32_t)c->bno[shard];
 	p->idx = kv_batch_add(&c->builders[shard], op, c->client.db, argc, argv);
 	c->core->stats.commands_remote++;
-	if (c->builders[shard].len > BATCH_SPLIT)
+	if (c->builders[shard].buf.len > BATCH_SPLIT)
 		send_batch(c, shard);
 }
 

@@ -600,6 +600,95 @@ static void io_writes_at_current_position_follow_each_other_and_fsyncs_give_zero
 	free(file);
 }
 
+/* Rename ------------------------------------------------------------------ */
+
+enum {
+	T_RENAME = ATOLL_MSG_USER + 100, /* path -> path.new */
+	T_RENAME_MISSING,                /* missing -> path.other */
+};
+
+struct renamer {
+	struct fworld *w;
+	_Atomic int64_t res[2];
+	_Atomic int64_t bad; /* atoll_io_rename of a buffer without two paths */
+	_Atomic uint64_t done;
+};
+
+static struct renamer the_renamer;
+
+static int submit_rename(atoll_ctx *ctx, uint32_t type, const char *from, const char *to)
+{
+	size_t a = strlen(from) + 1, b = strlen(to) + 1;
+	struct atoll_io *io = atoll_io_new(type, a + b);
+
+	if (io == NULL)
+		return -ENOMEM;
+	memcpy(io->msg.data, from, a);
+	memcpy((char *)io->msg.data + a, to, b);
+	io->msg.len = (uint32_t)(a + b);
+	return atoll_io_rename(ctx, io);
+}
+
+static void rename_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct renamer *r = &the_renamer;
+	struct atoll_io *io = atoll_io_of(msg);
+	char to[PATH_MAX + 8];
+
+	(void)state;
+	if (msg->type == MSG_GO) {
+		struct atoll_io *bad = atoll_io_new(T_RENAME, 8);
+
+		memcpy(bad->msg.data, "only-one", 8); /* no NUL at all */
+		bad->msg.len = 8;
+		atomic_store(&r->bad, atoll_io_rename(ctx, bad));
+		snprintf(to, sizeof(to), "%s.new", r->w->path);
+		CHECK_EQ(submit_rename(ctx, T_RENAME, r->w->path, to), 0);
+		snprintf(to, sizeof(to), "%s.other", r->w->path);
+		CHECK_EQ(submit_rename(ctx, T_RENAME_MISSING, r->w->missing, to), 0);
+		return;
+	}
+	CHECK(io != NULL && io->op == ATOLL_IO_RENAME);
+	if (io == NULL || (msg->type != T_RENAME && msg->type != T_RENAME_MISSING))
+		return;
+	atomic_store(&r->res[msg->type - T_RENAME], io->res);
+	atomic_fetch_add(&r->done, 1);
+}
+
+static const struct atoll_actor_type rename_type = {
+	.name = "renamer",
+	.receive = rename_receive,
+};
+
+static void io_rename_replaces_the_target_and_reports_errors(void **state)
+{
+	struct fworld *w = *state;
+	char to[PATH_MAX + 8];
+	struct stat st;
+	int fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	close(fd);
+	snprintf(to, sizeof(to), "%s.new", w->path);
+	fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); /* replaced */
+	assert_true(fd >= 0);
+	close(fd);
+	memset(&the_renamer, 0, sizeof(the_renamer));
+	the_renamer.w = w;
+	run_driver(w, &rename_type);
+	assert_wait_u64(&the_renamer.done, 2, IO_LIMIT_NS);
+	assert_no_check_failures();
+	assert_int_equal(atomic_load(&the_renamer.bad), -EINVAL);
+	assert_int_equal(atomic_load(&the_renamer.res[0]), 0);
+	assert_int_equal(atomic_load(&the_renamer.res[1]), -ENOENT);
+	stop_and_check_no_io_left(w);
+	assert_int_equal(stat(w->path, &st), -1);
+	assert_int_equal(stat(to, &st), 0);
+	assert_int_equal(st.st_size, 3);
+	unlink(to);
+}
+
 /* Errors ---------------------------------------------------------------- */
 
 static void errors_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
@@ -915,6 +1004,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TEST(io_write_at_offsets_reads_back_bytes_holes_as_zeros_and_eof_as_zero),
 		TEST(io_writes_at_current_position_follow_each_other_and_fsyncs_give_zero),
+		TEST(io_rename_replaces_the_target_and_reports_errors),
 		TEST(io_errors_come_back_as_negative_errno_missing_file_gives_enoent),
 		TEST(io_appends_on_o_append_fd_one_after_another_land_in_order),
 		TEST(io_writes_in_flight_together_at_increasing_offsets_land_in_order),

@@ -479,6 +479,9 @@ int main(int argc, char **argv)
 		uint16_t port = 0;
 		unsigned failed = 0;
 
+		/* A client may connect as soon as the first listener runs: CONFIG
+		 * GET port must already know it (port 0: once it is picked). */
+		atomic_store_explicit(&srv.port, (uint16_t)opt.port, memory_order_relaxed);
 		/* SIGINT meanwhile stops the runtime, and the starters with it. */
 		err = atoll_tcp_listener_start_all(rt, &listener, START_TIMEOUT_MS, &port, &failed);
 		if (err < 0) {

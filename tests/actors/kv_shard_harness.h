@@ -88,15 +88,15 @@ static inline void client_send(atoll_ctx *ctx, struct client *c, const struct re
 		CHECK_EQ(
 			kv_batch_add(&c->batch, r->e[i].op, r->e[i].db, r->e[i].argc, r->e[i].argv),
 			i);
-	CHECK(!c->batch.oom);
+	CHECK(!c->batch.buf.oom);
 	m = kv_batch_take(&c->batch);
 	CHECK(m != NULL);
 	if (m == NULL)
 		return;
 	CHECK_EQ(m->type, KV_MSG_BATCH);
 	/* Taking the batch empties the builder for the next one. */
-	CHECK(c->batch.buf == NULL);
-	CHECK_EQ(c->batch.len, 0);
+	CHECK(c->batch.buf.p == NULL);
+	CHECK_EQ(c->batch.buf.len, 0);
 	CHECK_EQ(c->batch.count, 0);
 	if (r->cut) {
 		CHECK(r->cut_len <= m->len);

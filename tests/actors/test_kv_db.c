@@ -3,7 +3,8 @@
  * set, lookup, overwrite and delete of binary keys; growth to 100k keys and
  * back through incremental rehash; SCAN completeness across a resize started
  * mid-scan; lazy and active expiry; random keys; SWAPDB and FLUSH; memory
- * accounting; and Redis's glob patterns, including one that would make a
+ * accounting; the LRU clock; eviction candidates (kv_db_evict.c) and the
+ * memory limit on table growth; and Redis's glob patterns, including one that would make a
  * backtracking matcher run for ages.
  */
 #include "../helpers.h"
@@ -549,6 +550,279 @@ static bool gm(const char *p, const char *s, bool nocase)
 	return kv_glob_match(p, strlen(p), s, strlen(s), nocase);
 }
 
+/* --- the LRU clock ----------------------------------------------------------- */
+
+static void lookups_touch_keys_unless_asked_not_to(void **state)
+{
+	struct kv_entry *e;
+
+	(void)state;
+	kv_store_set_time(store, NOW);
+	e = set_str(0, "k", "v", KV_NO_EXPIRE);
+	assert_int_equal(kv_entry_idle_ms(e, NOW), 0);
+	assert_int_equal(kv_entry_idle_ms(e, NOW + 5000), 5000);
+	/* NOTOUCH (TTL, TYPE, OBJECT) leaves the clock; a plain lookup,
+	 * counted or not, stamps now. */
+	e = kv_lookup(store, 0, "k", 1, NOW + 5000, KV_LOOKUP_COUNT | KV_LOOKUP_NOTOUCH);
+	assert_int_equal(kv_entry_idle_ms(e, NOW + 5000), 5000);
+	e = kv_lookup(store, 0, "k", 1, NOW + 5000, false);
+	assert_int_equal(kv_entry_idle_ms(e, NOW + 6000), 1000);
+	e = kv_lookup(store, 0, "k", 1, NOW + 7000, KV_LOOKUP_COUNT);
+	assert_int_equal(kv_entry_idle_ms(e, NOW + 7000), 0);
+	/* kv_set stamps the store's time, in place or with a new entry. */
+	kv_store_set_time(store, NOW + 9000);
+	e = set_str(0, "k", "w", KV_NO_EXPIRE);
+	assert_int_equal(kv_entry_idle_ms(e, NOW + 9000), 0);
+	kv_store_set_time(store, NOW + 12000);
+	e = set_str(0, "k", "a value too long for the old entry's room", KV_NO_EXPIRE);
+	assert_int_equal(kv_entry_idle_ms(e, NOW + 12340), 340);
+}
+
+static void idle_time_survives_the_clock_wrapping(void **state)
+{
+	/* The clock is Unix ms / 10 in 30 bits: 60 ms before it wraps. */
+	uint64_t before_wrap = (3ull << 30) * 10 - 60;
+	struct kv_entry *e;
+
+	(void)state;
+	kv_store_set_time(store, before_wrap);
+	e = set_str(0, "k", "v", KV_NO_EXPIRE);
+	assert_int_equal(kv_entry_idle_ms(e, before_wrap + 100), 100);
+	assert_int_equal(kv_entry_idle_ms(e, before_wrap + 3600000), 3600000);
+}
+
+/* --- the memory limit and eviction candidates -------------------------------- */
+
+static void tables_do_not_double_past_the_limit_while_chains_are_short(void **state)
+{
+	char k[32];
+	uint64_t before;
+	int i;
+
+	(void)state;
+	/* 64 keys fill a 64-bucket table exactly. */
+	for (i = 0; i < 64; i++)
+		kv_set(store, 0, k, (size_t)key_of(i, k), "v", 1, KV_NO_EXPIRE);
+	/* Lookups move the rehash to 64 buckets along to its end. */
+	for (int n = 0; n < 64; n++)
+		kv_lookup(store, 0, "x", 1, NOW, false);
+	before = kv_store_memory(store);
+	kv_store_set_limit(store, before + 512);
+	kv_set(store, 0, k, (size_t)key_of(i++, k), "v", 1, KV_NO_EXPIRE);
+	/* One entry more, no 128-bucket array (1 KiB). */
+	assert_true(kv_store_memory(store) - before < 128);
+	/* Past 1.618 keys per bucket it grows all the same. */
+	for (; i < 110; i++)
+		kv_set(store, 0, k, (size_t)key_of(i, k), "v", 1, KV_NO_EXPIRE);
+	assert_true(kv_store_memory(store) > before + 1000);
+	for (i = 0; i < 110; i++)
+		assert_non_null(kv_lookup(store, 0, k, (size_t)key_of(i, k), NOW, false));
+	kv_store_set_limit(store, 0);
+}
+
+/* Sets key:i for i in [from, to) in db with the given expiry (0: none),
+ * at time now. */
+static void fill(int db, int from, int to, uint64_t now, int64_t expire)
+{
+	char k[32];
+
+	kv_store_set_time(store, now);
+	for (int i = from; i < to; i++)
+		assert_non_null(kv_set(store, db, k, (size_t)key_of(i, k), "value", 5,
+				       expire ? expire + i : KV_NO_EXPIRE));
+}
+
+/* i of an entry named key:i (keys are not NUL-terminated). */
+static int key_index(const struct kv_entry *e)
+{
+	char buf[32];
+	size_t len;
+	const char *k = kv_entry_key(e, &len);
+
+	assert_true(len > 4 && len < sizeof(buf) && memcmp(k, "key:", 4) == 0);
+	memcpy(buf, k + 4, len - 4);
+	buf[len - 4] = '\0';
+	return atoi(buf);
+}
+
+static void idle_rank_takes_the_longest_idle_keys(void **state)
+{
+	int old = 0, db;
+
+	(void)state;
+	/* 1000 keys written at NOW, 1000 at NOW + 60 s. */
+	fill(0, 0, 1000, NOW, 0);
+	fill(0, 1000, 2000, NOW + 60000, 0);
+	for (int n = 0; n < 500; n++) {
+		struct kv_entry *e =
+			kv_store_evict_candidate(store, KV_RANK_IDLE, false, 5, NOW + 61000, &db);
+
+		assert_non_null(e);
+		assert_int_equal(db, 0);
+		old += key_index(e) < 1000;
+		kv_store_drop(store, db, e, KV_DROP_EVICTED);
+	}
+	/* With the pool, every one of them is an old key: allow a few. */
+	assert_true(old >= 490);
+}
+
+static void ttl_rank_takes_the_nearest_expiry_among_volatile_keys(void **state)
+{
+	int near = 0, db;
+
+	(void)state;
+	fill(0, 0, 500, NOW, 0);                         /* persistent */
+	fill(0, 500, 1500, NOW, (int64_t)NOW + 3600000); /* expire in 1 h + i ms */
+	for (int n = 0; n < 200; n++) {
+		struct kv_entry *e =
+			kv_store_evict_candidate(store, KV_RANK_TTL, true, 5, NOW, &db);
+
+		assert_non_null(e);
+		assert_int_not_equal(kv_entry_expire(e), KV_NO_EXPIRE);
+		near += key_index(e) < 1000;
+		kv_store_drop(store, db, e, KV_DROP_EVICTED);
+	}
+	assert_true(near >= 190);
+	/* Volatile-only candidates run out with the volatile keys. */
+	for (int n = 0; n < 800; n++) {
+		struct kv_entry *e =
+			kv_store_evict_candidate(store, KV_RANK_IDLE, true, 5, NOW, &db);
+
+		assert_non_null(e);
+		kv_store_drop(store, db, e, KV_DROP_EVICTED);
+	}
+	assert_null(kv_store_evict_candidate(store, KV_RANK_TTL, true, 5, NOW, &db));
+	assert_null(kv_store_evict_candidate(store, KV_RANK_RANDOM, true, 5, NOW, &db));
+	assert_int_equal(kv_db_size(store, 0), 500);
+}
+
+static void random_rank_draws_from_every_db(void **state)
+{
+	int from[KV_DBS] = { 0 }, db;
+
+	(void)state;
+	fill(0, 0, 1000, NOW, 0);
+	fill(7, 0, 1000, NOW, 0);
+	for (int n = 0; n < 1000; n++) {
+		struct kv_entry *e =
+			kv_store_evict_candidate(store, KV_RANK_RANDOM, false, 5, NOW, &db);
+
+		assert_non_null(e);
+		from[db]++;
+		kv_store_drop(store, db, e, KV_DROP_EVICTED);
+	}
+	/* About 500 each (sd ~16): far from either edge. */
+	assert_int_equal(from[0] + from[7], 1000);
+	assert_true(from[0] > 350 && from[7] > 350);
+	assert_int_equal(kv_db_size(store, 0) + kv_db_size(store, 7), 1000);
+}
+
+struct drops {
+	int expired;
+	int evicted;
+};
+
+static void count_drop(void *arg, int db, const char *key, size_t klen, enum kv_drop why)
+{
+	struct drops *d = arg;
+
+	(void)db;
+	(void)key;
+	(void)klen;
+	if (why == KV_DROP_EXPIRED)
+		d->expired++;
+	else
+		d->evicted++;
+}
+
+static void candidates_expire_the_expired_keys_they_meet(void **state)
+{
+	struct drops d = { 0 };
+	struct kv_store_stats st;
+	int db;
+
+	(void)state;
+	kv_store_on_drop(store, count_drop, &d);
+	fill(0, 0, 100, NOW, (int64_t)NOW + 10); /* all expired by NOW + 1000 */
+	/* Each call deletes the expired keys it samples and finds nothing
+	 * to evict. */
+	for (int n = 0; n < 100 && kv_db_size(store, 0) > 0; n++)
+		assert_null(
+			kv_store_evict_candidate(store, KV_RANK_IDLE, false, 5, NOW + 1000, &db));
+	assert_int_equal(kv_db_size(store, 0), 0);
+	assert_int_equal(d.expired, 100);
+	assert_int_equal(d.evicted, 0);
+	kv_store_stats(store, &st);
+	assert_int_equal(st.expired_keys, 100);
+	assert_int_equal(st.evicted_keys, 0);
+	kv_store_on_drop(store, NULL, NULL);
+}
+
+static void drop_counts_evictions_and_tells_the_hook(void **state)
+{
+	struct drops d = { 0 };
+	struct kv_store_stats st;
+	struct kv_entry *e;
+
+	(void)state;
+	kv_store_on_drop(store, count_drop, &d);
+	e = set_str(2, "k", "v", KV_NO_EXPIRE);
+	kv_store_drop(store, 2, e, KV_DROP_EVICTED);
+	assert_null(get_str(2, "k", NOW));
+	kv_store_stats(store, &st);
+	assert_int_equal(st.evicted_keys, 1);
+	assert_int_equal(d.evicted, 1);
+	kv_store_reset_stats(store);
+	kv_store_stats(store, &st);
+	assert_int_equal(st.evicted_keys, 0);
+	kv_store_on_drop(store, NULL, NULL);
+}
+
+/* The pool keeps entry pointers between calls: deleting, replacing,
+ * flushing and swapping keys must leave it pointing at live entries of the
+ * right db (ASan checks the first, the lookups the second). */
+static void the_pool_follows_deletes_flushes_and_swaps(void **state)
+{
+	char k[32];
+	int db;
+
+	(void)state;
+	fill(0, 0, 300, NOW, 0);
+	fill(1, 300, 600, NOW + 1000, 0);
+	for (int round = 0; round < 6; round++) {
+		struct kv_entry *e =
+			kv_store_evict_candidate(store, KV_RANK_IDLE, false, 5, NOW + 2000, &db);
+		size_t len;
+		const char *key;
+
+		assert_non_null(e);
+		key = kv_entry_key(e, &len);
+		assert_true(kv_lookup(store, db, key, len, NOW + 2000, KV_LOOKUP_NOTOUCH) == e);
+		kv_store_drop(store, db, e, KV_DROP_EVICTED);
+		switch (round) {
+		case 0: /* delete and replace pooled keys, whichever they are */
+			for (int i = 0; i < 300; i += 2)
+				kv_delete(store, 0, k, (size_t)key_of(i, k), NOW);
+			for (int i = 301; i < 600; i += 2)
+				kv_set(store, 1, k, (size_t)key_of(i, k), "a much longer value", 19,
+				       KV_NO_EXPIRE);
+			break;
+		case 1:
+		case 3:
+			kv_db_swap(store, 0, 1);
+			break;
+		case 2:
+			kv_db_flush(store, 1);
+			fill(1, 1000, 1100, NOW, 0);
+			break;
+		default:
+			break;
+		}
+	}
+	kv_store_flush(store);
+	assert_null(kv_store_evict_candidate(store, KV_RANK_IDLE, false, 5, NOW, &db));
+}
+
 static void glob_follows_redis_stringmatchlen(void **state)
 {
 	static const struct {
@@ -651,6 +925,15 @@ int main(void)
 		T(swap_and_flush),
 		T(memory_accounting_returns_to_zero_after_flush),
 		T(resize_keeps_entry_and_zero_fills),
+		T(lookups_touch_keys_unless_asked_not_to),
+		T(idle_time_survives_the_clock_wrapping),
+		T(tables_do_not_double_past_the_limit_while_chains_are_short),
+		T(idle_rank_takes_the_longest_idle_keys),
+		T(ttl_rank_takes_the_nearest_expiry_among_volatile_keys),
+		T(random_rank_draws_from_every_db),
+		T(candidates_expire_the_expired_keys_they_meet),
+		T(drop_counts_evictions_and_tells_the_hook),
+		T(the_pool_follows_deletes_flushes_and_swaps),
 		T(glob_follows_redis_stringmatchlen),
 		T(glob_pathological_pattern_finishes_fast),
 	};

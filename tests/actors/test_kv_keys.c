@@ -452,17 +452,55 @@ static void object_encoding_and_help(void **state)
 	EXPECT("-ERR unknown subcommand 'Foo'. Try OBJECT HELP.\r\n", "object", "Foo");
 	EXPECT("-ERR wrong number of arguments for 'object|help' command\r\n", "object", "help",
 	       "x");
-	EXPECT("*6\r\n"
+	EXPECT("*12\r\n"
 	       "+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
 	       "+ENCODING <key>\r\n"
 	       "+    Return the kind of internal representation used in order to store the "
 	       "value\r\n"
 	       "+    associated with a <key>.\r\n"
+	       "+FREQ <key>\r\n"
+	       "+    Return the access frequency index of the <key>. The returned integer is\r\n"
+	       "+    proportional to the logarithm of the recent access frequency of the key.\r\n"
+	       "+IDLETIME <key>\r\n"
+	       "+    Return the idle time of the <key>, that is the approximated number of\r\n"
+	       "+    seconds elapsed since the last access to the key.\r\n"
 	       "+HELP\r\n"
 	       "+    Prints this help.\r\n",
 	       "object", "help");
 	out.proto = 3;
 	EXPECT("_\r\n", "object", "encoding", "nokey");
+}
+
+/* OBJECT IDLETIME: seconds since a command last used the key; asking
+ * (OBJECT, TTL, TYPE, EXISTS) does not count as using it, GET and TOUCH do. */
+static void object_idletime_and_freq(void **state)
+{
+	(void)state;
+	kv_store_set_time(store, NOW);
+	put(0, "k", "v", KV_NO_EXPIRE);
+	EXPECT(":0\r\n", "object", "idletime", "k");
+	ex.now_ms = NOW + 7400;
+	EXPECT(":7\r\n", "object", "idletime", "k");
+	EXPECT(":-1\r\n", "ttl", "k");
+	EXPECT(":1\r\n", "exists", "k");
+	EXPECT("+string\r\n", "type", "k");
+	EXPECT(":7\r\n", "OBJECT", "IDLETIME", "k");
+	EXPECT("$1\r\nv\r\n", "get", "k");
+	EXPECT(":0\r\n", "object", "idletime", "k");
+	ex.now_ms = NOW + 10000;
+	EXPECT(":2\r\n", "object", "idletime", "k");
+	EXPECT(":1\r\n", "touch", "k");
+	EXPECT(":0\r\n", "object", "idletime", "k");
+	EXPECT("$-1\r\n", "object", "idletime", "nokey");
+	EXPECT("-ERR wrong number of arguments for 'object|idletime' command\r\n", "object",
+	       "idletime");
+	EXPECT("$-1\r\n", "object", "freq", "nokey");
+	EXPECT("-ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+	       "Please note that when switching between policies at runtime LRU and LFU data "
+	       "will take some time to adjust.\r\n",
+	       "object", "freq", "k");
+	EXPECT("-ERR wrong number of arguments for 'object|freq' command\r\n", "object", "freq",
+	       "k", "x");
 }
 
 static void kv_dump_and_restore(void **state)
@@ -563,6 +601,7 @@ int main(void)
 		T(expireat_sets_absolute_times),
 		T(ttl_family_and_persist),
 		T(object_encoding_and_help),
+		T(object_idletime_and_freq),
 		T(kv_dump_and_restore),
 		T(kv_info_and_resetstat),
 		T(internal_commands_are_flagged),

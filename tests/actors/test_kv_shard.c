@@ -311,12 +311,12 @@ static void shard_answers_a_batch_cut_at_any_byte_with_errors(void **state)
 	req_cmd(&r, 0, ARGS("set", "bee", "22"));
 	/* Where each entry ends, from the builder itself. */
 	kv_batch_begin(&b, r.seq, r.proto);
-	head = b.len;
+	head = b.buf.len;
 	for (uint32_t i = 0; i < r.n; i++) {
 		kv_batch_add(&b, r.e[i].op, r.e[i].db, r.e[i].argc, r.e[i].argv);
-		ends[i] = b.len;
+		ends[i] = b.buf.len;
 	}
-	full = b.len;
+	full = b.buf.len;
 	kv_batch_free(&b);
 
 	for (size_t cut = 0; cut <= full; cut++) {

@@ -91,6 +91,11 @@ DIFFERENCES = {
     "info-fields": (
         "loose", "INFO: only the sections server, clients, memory, stats, keyspace "
         "and the fields clients read are compared, not Redis's full field list"),
+    "used-memory": (
+        "loose", "used_memory: Redis counts its allocator's bytes (~1 MB before any "
+        "key, client buffers included), atoll-kv its stores' own count of keys, values "
+        "and tables; compared within 10% of maxmemory, with limits set from the "
+        "server's own used_memory"),
 }
 
 
