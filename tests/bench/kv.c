@@ -3,11 +3,12 @@
  * measures it against Debian's redis-server, each server pinned to the same
  * CPUs and the client to another; kv.scale measures atoll-kv with one
  * reactor on one CPU against K reactors on K CPUs; kv.aof is kv with the
- * append-only log on, at each fsync policy (its targets: kv_aof.c). Runs interleave the servers (A
- * B, then B A), a fresh server per run and pipeline depth; each test is its own redis-benchmark
- * run, so the server's CPU time (read from outside, before and after) is that test's alone. Nothing
- * here fails on a number: only a server that does not start or a client that fails makes the run
- * fail.
+ * append-only log on, at each fsync policy (its targets: kv_aof.c). Runs
+ * interleave the servers (A B, then B A), a fresh server per run and
+ * pipeline depth; each test is its own redis-benchmark run, so the server's
+ * CPU time (read from outside, before and after) is that test's alone.
+ * Nothing here fails on a number: only a server that does not start or a
+ * client that fails makes the run fail.
  */
 #define _GNU_SOURCE
 #include "bench.h"

@@ -2,8 +2,9 @@
  * kv_report.c - what the kv benchmarks print: redis-benchmark's CSV read
  * into samples, medians over the runs, one table per test and pipeline
  * depth (kv.aof: per fsync policy too) on stderr with its RESULT line on
- * stdout, and how each number is derived. Ratios are taken within a run (the two servers of one A B
- * pair) and then their median, so that drift between runs cancels out.
+ * stdout, and how each number is derived. Ratios are taken within a run
+ * (the two servers of one A B pair) and then their median, so that drift
+ * between runs cancels out.
  */
 #define _GNU_SOURCE
 #include "kv.h"
