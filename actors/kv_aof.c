@@ -71,7 +71,6 @@ void kv__aof_emit(struct kv_aof *a, int db, int argc, const struct kv_arg *argv)
 		if (a->diff.oom)
 			a->snap.err = -ENOMEM; /* the rewrite fails; the log is fine */
 	}
-	a->changes++;
 }
 
 static void emit_del(struct kv_aof *a, int db, const char *key, size_t klen)
@@ -147,10 +146,9 @@ uint64_t kv_aof_record(struct kv_core *core, const struct kv_command *cmd, const
 
 	if (a == NULL || x->dirty == 0)
 		return 0;
-	if (!a->enabled || a->loading) {
-		a->changes += x->dirty;
+	a->changes += x->dirty; /* INFO rdb_changes_since_last_save */
+	if (!a->enabled || a->loading)
 		return 0;
-	}
 	/* Commands whose replay would depend on the clock or would not give
 	 * the same value are logged as their effect on the key. */
 	if (f == kv_cmd_setex || f == kv_cmd_psetex || f == kv_cmd_incrbyfloat ||
@@ -465,13 +463,12 @@ bool kv_aof_receive(atoll_ctx *ctx, struct kv_core *core, atoll_msg *msg)
 	}
 }
 
-void kv_aof_tick(atoll_ctx *ctx, struct kv_core *core, uint64_t now_unix_ms)
+void kv_aof_tick(atoll_ctx *ctx, struct kv_core *core)
 {
 	struct kv_aof *a = core->aof;
 	uint64_t now = kv__aof_now_ms();
 	const struct kv_settings *s = &core->settings;
 
-	(void)now_unix_ms;
 	if (a == NULL || a->loading || a->stopped)
 		return;
 	if (a->failed != NULL && now >= a->retry_ms) {

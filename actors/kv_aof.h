@@ -99,7 +99,7 @@ bool kv_aof_receive(atoll_ctx *ctx, struct kv_core *core, atoll_msg *msg);
 
 /* The periodic tick (everysec fsync, automatic rewrite, retry after an
  * error). */
-void kv_aof_tick(atoll_ctx *ctx, struct kv_core *core, uint64_t now_ms);
+void kv_aof_tick(atoll_ctx *ctx, struct kv_core *core);
 
 /* Starts a rewrite (BGREWRITEAOF). Returns 0, -EALREADY when one runs,
  * -ENOENT when there is no log, or -errno. */

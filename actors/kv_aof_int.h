@@ -117,7 +117,6 @@ struct kv_aof {
 	int diff_db;
 	bool diffing;
 	struct kv_snap snap;
-	bool dump_pending; /* a BGSAVE asked while a rewrite ran */
 
 	/* Loading. */
 	char load_name[64];

@@ -42,9 +42,6 @@ static void finish(struct kv_aof *a, bool ok)
 }
 
 static void fail(struct kv_aof *a, const char *fmt, const char *why)
-	__attribute__((format(printf, 2, 0)));
-
-static void fail(struct kv_aof *a, const char *fmt, const char *why)
 {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"

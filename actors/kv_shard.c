@@ -141,7 +141,7 @@ atoll_msg *kv_reply_patch(atoll_msg *reply, uint32_t i, const char *resp, size_t
 	struct kv_reply_view v;
 	struct reply_head rh;
 	struct resp_out o;
-	size_t base, off = 0, n, cap;
+	size_t base, n, cap;
 	atoll_msg *m;
 	char *buf;
 
@@ -165,7 +165,6 @@ atoll_msg *kv_reply_patch(atoll_msg *reply, uint32_t i, const char *resp, size_t
 		endoff = (uint32_t)(o.len - base);
 		if (!o.oom)
 			memcpy(o.data + sizeof(rh) + 4ull * k, &endoff, 4);
-		off += n;
 	}
 	m = o.oom ? NULL : atoll_msg_new(KV_MSG_REPLY, 0);
 	if (m == NULL) {
@@ -776,7 +775,7 @@ static void shard_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 			uint64_t now = kv_unix_ms();
 
 			(void)kv_store_active_expire(core->store, now, 1000);
-			kv_aof_tick(ctx, core, now);
+			kv_aof_tick(ctx, core);
 		}
 		return;
 	default:
