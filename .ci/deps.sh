@@ -9,6 +9,7 @@ packages=(
 	cmake pkg-config gcc make           # toolchain
 	liburing-dev libjemalloc-dev         # libatoll
 	libxxhash-dev                        # atoll-kv key hashing (header only)
+	libinih-dev                          # topology files (atoll run)
 	libcmocka-dev                        # tests
 	redis-tools python3-redis            # atoll-kv integration tests
 	clang-format                         # make format / format-check
