@@ -19,5 +19,7 @@
 #include "atoll/registry.h"
 #include "atoll/runtime.h"
 #include "atoll/io.h"
+#include "atoll/params.h"
+#include "atoll/module.h"
 
 #endif /* ATOLL_H */

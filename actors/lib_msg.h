@@ -1,0 +1,47 @@
+/*
+ * lib_msg.h - message types the actor library's actors share, so stages from
+ * different modules connect in a topology (generator -> parser -> aggregator
+ * -> file sink, router -> workers, topic -> subscribers).
+ *
+ * Numbers: the shared types below sit at ATOLL_LIB_MSG_BASE; each library
+ * actor's own types (in its header) take the block ATOLL_LIB_MSG_BASE +
+ * 0x100 * k given next to its name here, so no two collide. User actors
+ * should use numbers below ATOLL_LIB_MSG_BASE (from ATOLL_MSG_USER).
+ */
+#ifndef ATOLL_LIB_MSG_H
+#define ATOLL_LIB_MSG_H
+
+#include <atoll.h>
+
+#define ATOLL_LIB_MSG_BASE 0x10000u
+
+enum atoll_lib_msg {
+	/* One record: the payload is its bytes (a line of text carries no
+	 * '\n'). What generators produce, parsers transform, aggregators
+	 * batch, sinks write, routers and topics pass on. */
+	ATOLL_LIB_DATA = ATOLL_LIB_MSG_BASE + 1,
+	/* End of a stream: the sender will send no more DATA. A stage passes
+	 * it on after what it holds (an aggregator flushes first); payload:
+	 * uint64_t records the source sent in total. */
+	ATOLL_LIB_END,
+	/* Asks an actor for its counters; the reply (atoll_reply) is
+	 * ATOLL_LIB_STATS_REPLY with a struct atoll_lib_stats payload. */
+	ATOLL_LIB_STATS,
+	ATOLL_LIB_STATS_REPLY,
+};
+
+/* The counters any library actor reports to ATOLL_LIB_STATS. */
+struct atoll_lib_stats {
+	uint64_t in;      /* messages received */
+	uint64_t out;     /* messages sent on */
+	uint64_t bytes;   /* payload bytes handled */
+	uint64_t dropped; /* messages it could not pass on */
+};
+
+/* Blocks of per-actor types, ATOLL_LIB_MSG_BASE + 0x100 * k. */
+#define ATOLL_LIB_MSG_BLOCK(k) (ATOLL_LIB_MSG_BASE + 0x100u * (k))
+/* k: 1 ticker, 2 generator, 3 counter, 4 logger, 5 file_sink, 6 router,
+ * 7 topic, 8 aggregator, 9 line server, 10 echo, 11 parser, 12 pingpong,
+ * 13 ring, 14 fanout, 15 chat, 16 kv, 17 supervisor; 32 and up: free. */
+
+#endif /* ATOLL_LIB_MSG_H */
