@@ -6,10 +6,14 @@
 
 #include "atoll.h"
 
+#include "fanout.h"
+#include "pingpong.h"
+#include "thread_ring.h"
+
 /* Every library type that can be started from a topology, in the order
  * `atoll list` shows them. */
 static const struct atoll_type_info *const builtin[] = {
-	NULL,
+	&pingpong_info, &thread_ring_info, &fanout_info, &fanout_worker_info, NULL,
 };
 
 int atoll_catalog_add_builtin(struct atoll_catalog *c)
