@@ -489,7 +489,8 @@ static void group_param(struct loader *ld, struct atoll__topo_group *g, const ch
 		long target = find_group(ld->t, value);
 
 		if (target < 0) {
-			fail(ld, line, "[%s] %s: no group named '%s'", g->name, key, value);
+			fail(ld, line, "[%s] parameter '%s': no group named '%s'", g->name, key,
+			     value);
 			return;
 		}
 		struct atoll__topo_link *l = realloc(g->links, (g->nlinks + 1) * sizeof(*l));
@@ -599,7 +600,8 @@ static bool find_cycle(struct loader *ld, size_t gi, unsigned char *state, size_
 				used += (size_t)w;
 			}
 			fail(ld, l->line,
-			     "[%s] %s: links make a cycle (%s%s), which a pipeline link must not",
+			     "[%s] parameter '%s': the links make a cycle %s%s, which "
+			     "this link must not (a pipeline)",
 			     g->name, l->param, chain, ld->t->groups[l->target].name);
 			return true;
 		}
