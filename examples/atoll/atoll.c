@@ -487,10 +487,15 @@ int main(int argc, char **argv)
 		       ATOLL_VERSION_PATCH, ATOLL_MODULE_ABI);
 		return 0;
 	}
-	if (strcmp(argv[1], "run") == 0)
+	/* getopt names the command in its messages: "atoll run: ...". */
+	if (strcmp(argv[1], "run") == 0) {
+		argv[1] = (char *)"atoll run";
 		return cmd_run(argc - 1, argv + 1);
-	if (strcmp(argv[1], "list") == 0)
+	}
+	if (strcmp(argv[1], "list") == 0) {
+		argv[1] = (char *)"atoll list";
 		return cmd_list(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "atoll: unknown command '%s' (atoll --help)\n", argv[1]);
 	return EXIT_USAGE;
 }
