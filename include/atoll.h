@@ -21,5 +21,6 @@
 #include "atoll/io.h"
 #include "atoll/params.h"
 #include "atoll/module.h"
+#include "atoll/topology.h"
 
 #endif /* ATOLL_H */
