@@ -44,6 +44,11 @@ struct loader {
 	long section;
 	/* Per-key values, parallel to each group's keys. */
 	char ***values;
+	/* Overrides "SECTION.KEY=VALUE" (atoll_topology_load_set) and which
+	 * of them a key of the file took. */
+	const char *const *sets;
+	size_t nsets;
+	bool *used;
 };
 
 static void fail(struct loader *ld, int line, const char *fmt, ...)
@@ -375,11 +380,35 @@ static void runtime_key(struct loader *ld, const char *name, const char *value)
 		t->cfg.log_level = (int)v + 1;
 }
 
+/* Does set ("SECTION.KEY=VALUE") name section and key? */
+static bool set_names(const char *set, const char *section, const char *key)
+{
+	size_t slen = strlen(section), klen = strlen(key);
+
+	return strncmp(set, section, slen) == 0 && set[slen] == '.' &&
+	       strncmp(set + slen + 1, key, klen) == 0 && set[slen + 1 + klen] == '=';
+}
+
+/* The value an override gives section's key, or NULL. The last one wins. */
+static const char *override_for(struct loader *ld, const char *section, const char *key)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < ld->nsets; i++)
+		if (set_names(ld->sets[i], section, key)) {
+			v = strchr(ld->sets[i], '=') + 1;
+			ld->used[i] = true;
+		}
+	return v;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct loader *ld = user;
+	const char *ov = override_for(ld, section, name);
 
-	(void)section; /* read_line saw the header: ld->section says which. */
+	if (ov != NULL)
+		value = ov;
 	if (ld->rc != 0)
 		return 1;
 	if (ld->section == -1) {
@@ -652,8 +681,70 @@ static void check_topology(struct loader *ld)
  * any other, not the continuation of a value. */
 static pthread_mutex_t inih_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Checks the form of every override: "SECTION.KEY=VALUE". */
+static void check_sets(struct loader *ld)
+{
+	for (size_t i = 0; i < ld->nsets; i++) {
+		const char *s = ld->sets[i];
+		const char *dot = strchr(s, '.');
+		const char *eq = strchr(s, '=');
+
+		if (dot == NULL || eq == NULL || dot > eq || dot == s || dot + 1 == eq) {
+			fail(ld, 0, "--set '%s': expected GROUP.KEY=VALUE (or runtime.KEY=VALUE)",
+			     s);
+			return;
+		}
+	}
+}
+
+/* Adds the overrides no key of the file took, as keys of their sections. */
+static void apply_new_sets(struct loader *ld)
+{
+	for (size_t i = 0; i < ld->nsets && ld->rc == 0; i++) {
+		char section[128], key[128];
+		const char *s = ld->sets[i];
+		const char *dot = strchr(s, '.');
+		const char *eq = strchr(s, '=');
+		size_t slen = (size_t)(dot - s), klen = (size_t)(eq - dot - 1);
+		bool later = false;
+
+		if (ld->used[i])
+			continue;
+		for (size_t j = i + 1; j < ld->nsets; j++)
+			later |= strncmp(ld->sets[j], s, (size_t)(eq - s) + 1) == 0;
+		if (later)
+			continue; /* the last override of a key wins */
+		if (slen >= sizeof(section) || klen >= sizeof(key)) {
+			fail(ld, 0, "--set '%s': name too long", s);
+			return;
+		}
+		memcpy(section, s, slen);
+		section[slen] = '\0';
+		memcpy(key, dot + 1, klen);
+		key[klen] = '\0';
+		if (strcmp(section, "runtime") == 0) {
+			ld->section = -2;
+		} else {
+			ld->section = find_group(ld->t, section);
+			if (ld->section < 0) {
+				fail(ld, 0, "--set '%s': no group [%s] in the file", s, section);
+				return;
+			}
+		}
+		ld->line = 0;
+		on_key(ld, section, key, eq + 1);
+	}
+}
+
 int atoll_topology_parse(const char *text, const char *name, const struct atoll_catalog *catalog,
 			 struct atoll_topology **out, char *err, size_t errlen)
+{
+	return atoll_topology_parse_set(text, name, catalog, NULL, 0, out, err, errlen);
+}
+
+int atoll_topology_parse_set(const char *text, const char *name,
+			     const struct atoll_catalog *catalog, const char *const *sets,
+			     size_t nsets, struct atoll_topology **out, char *err, size_t errlen)
 {
 	struct loader ld = { .err = err, .errlen = errlen, .text = text, .section = -1 };
 	int line;
@@ -675,6 +766,15 @@ int atoll_topology_parse(const char *text, const char *name, const struct atoll_
 	}
 	ld.catalog = catalog;
 	ld.at_line_start = true;
+	ld.sets = sets;
+	ld.nsets = sets != NULL ? nsets : 0;
+	ld.used = calloc(ld.nsets + 1, sizeof(bool));
+	if (ld.used == NULL) {
+		free(ld.t->file);
+		free(ld.t);
+		return -ENOMEM;
+	}
+	check_sets(&ld);
 
 	pthread_mutex_lock(&inih_lock);
 	bool multiline = ini_allow_multiline;
@@ -690,7 +790,10 @@ int atoll_topology_parse(const char *text, const char *name, const struct atoll_
 		fail_nomem(&ld);
 	}
 	if (ld.rc == 0)
+		apply_new_sets(&ld);
+	if (ld.rc == 0)
 		check_topology(&ld);
+	free(ld.used);
 	for (size_t i = 0; i < ld.t->ngroups; i++) {
 		for (size_t k = 0; ld.values[i] != NULL && k < ld.t->groups[i].nkeys; k++)
 			free(ld.values[i][k]);
@@ -707,6 +810,13 @@ int atoll_topology_parse(const char *text, const char *name, const struct atoll_
 
 int atoll_topology_load(const char *path, const struct atoll_catalog *catalog,
 			struct atoll_topology **out, char *err, size_t errlen)
+{
+	return atoll_topology_load_set(path, catalog, NULL, 0, out, err, errlen);
+}
+
+int atoll_topology_load_set(const char *path, const struct atoll_catalog *catalog,
+			    const char *const *sets, size_t nsets, struct atoll_topology **out,
+			    char *err, size_t errlen)
 {
 	FILE *f;
 	char *text = NULL;
@@ -746,7 +856,7 @@ int atoll_topology_load(const char *path, const struct atoll_catalog *catalog,
 		free(text);
 		return rc;
 	}
-	rc = atoll_topology_parse(text, path, catalog, out, err, errlen);
+	rc = atoll_topology_parse_set(text, path, catalog, sets, nsets, out, err, errlen);
 	free(text);
 	return rc;
 }

@@ -322,6 +322,43 @@ static struct atoll_topology *parse_ok(const char *text)
 	return t;
 }
 
+/* --set: an override replaces a key's value or adds the key; the last of
+ * two wins; a bad one is named in the error. */
+static void topology_overrides_replace_and_add_keys(void **state)
+{
+	const char *text = "[runtime]\nreactors = 4\n[a]\ntype = sink\n";
+	const char *sets[] = { "runtime.reactors=2", "runtime.batch=8", "runtime.batch=16" };
+	const char *bad[] = { "runtime.batch=lots" };
+	const char *noform[] = { "a=1" };
+	const char *nogroup[] = { "b.count=2" };
+	struct atoll_config cfg = { 0 };
+	struct atoll_topology *t = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(
+		atoll_topology_parse_set(text, "t.ini", catalog, sets, 3, &t, err, sizeof(err)), 0);
+	assert_int_equal(atoll_topology_config(t, &cfg), 0);
+	assert_int_equal(cfg.reactors, 2);
+	assert_int_equal(cfg.batch, 16);
+	atoll_topology_free(t);
+	assert_int_equal(
+		atoll_topology_parse_set(text, "t.ini", catalog, bad, 1, &t, err, sizeof(err)),
+		-EINVAL);
+	assert_non_null(strstr(err, "t.ini: "));
+	assert_non_null(strstr(err, "'lots'"));
+	assert_int_equal(
+		atoll_topology_parse_set(text, "t.ini", catalog, noform, 1, &t, err, sizeof(err)),
+		-EINVAL);
+	assert_string_equal(err,
+			    "t.ini: --set 'a=1': expected GROUP.KEY=VALUE (or runtime.KEY=VALUE)");
+	assert_int_equal(
+		atoll_topology_parse_set(text, "t.ini", catalog, nogroup, 1, &t, err, sizeof(err)),
+		-EINVAL);
+	assert_string_equal(err, "t.ini: --set 'b.count=2': no group [b] in the file");
+	assert_null(t);
+}
+
 static void topology_runtime_section_fills_the_config(void **state)
 {
 	struct atoll_topology *t = parse_ok("[runtime]\n"
@@ -613,6 +650,7 @@ int main(void)
 		cmocka_unit_test(topology_load_names_a_missing_file),
 		cmocka_unit_test(topology_load_reads_a_file_and_names_it_in_errors),
 		cmocka_unit_test(topology_runtime_section_fills_the_config),
+		cmocka_unit_test(topology_overrides_replace_and_add_keys),
 		cmocka_unit_test(topology_places_on_1_reactor),
 		cmocka_unit_test(topology_places_on_2_reactors),
 		cmocka_unit_test(topology_places_on_4_reactors),

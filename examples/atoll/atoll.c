@@ -23,6 +23,7 @@
 #include <atoll.h>
 
 #define MAX_MODULES 64
+#define MAX_SETS 64
 /* How long the runner waits for every init to have run before it calls the
  * start done (inits are quick; this only bounds a runtime that hangs). */
 #define START_LIMIT_NS (30ull * 1000000000ull)
@@ -39,6 +40,8 @@ struct options {
 	bool dot;
 	uint64_t stats_ns; /* 0: no --stats */
 	const char *file;
+	const char *sets[MAX_SETS];
+	size_t nsets;
 };
 
 static void usage(FILE *out)
@@ -57,6 +60,8 @@ static void usage(FILE *out)
 		     "  --check              check FILE, print the placement, start nothing\n"
 		     "  --dot                with --check: print Graphviz DOT instead\n"
 		     "  --stats[=INTERVAL]   per-reactor counters on stderr every INTERVAL (1s)\n"
+		     "  --set G.KEY=VALUE    set a key of group G (or runtime.KEY), replacing\n"
+		     "                       the file's value (repeatable)\n"
 		     "\n"
 		     "Exit status: 0 after a clean stop, 1 when an actor or the runtime failed\n"
 		     "to start, 2 for bad flags, modules or topology files.\n"
@@ -85,7 +90,8 @@ static int parse_options(int argc, char **argv, bool run, struct options *o)
 		OPT_DURATION,
 		OPT_CHECK,
 		OPT_DOT,
-		OPT_STATS
+		OPT_STATS,
+		OPT_SET
 	};
 	static const struct option longopts[] = {
 		{ "module", required_argument, NULL, OPT_MODULE },
@@ -94,6 +100,7 @@ static int parse_options(int argc, char **argv, bool run, struct options *o)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "dot", no_argument, NULL, OPT_DOT },
 		{ "stats", optional_argument, NULL, OPT_STATS },
+		{ "set", required_argument, NULL, OPT_SET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -134,6 +141,13 @@ static int parse_options(int argc, char **argv, bool run, struct options *o)
 			if (parse_duration(optarg, "--duration", &o->duration_ns) < 0)
 				return EXIT_USAGE;
 			o->duration_set = true;
+			break;
+		case OPT_SET:
+			if (o->nsets == MAX_SETS) {
+				fprintf(stderr, "atoll: at most %d --set\n", MAX_SETS);
+				return EXIT_USAGE;
+			}
+			o->sets[o->nsets++] = optarg;
 			break;
 		case OPT_CHECK:
 			o->check = true;
@@ -434,7 +448,7 @@ static int cmd_run(int argc, char **argv)
 	if (c == NULL)
 		return EXIT_USAGE;
 	rc = EXIT_USAGE;
-	if (atoll_topology_load(o.file, c, &t, err, sizeof(err)) < 0) {
+	if (atoll_topology_load_set(o.file, c, o.sets, o.nsets, &t, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}

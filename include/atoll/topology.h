@@ -55,6 +55,21 @@ int atoll_topology_load(const char *path, const struct atoll_catalog *catalog,
 int atoll_topology_parse(const char *text, const char *name, const struct atoll_catalog *catalog,
 			 struct atoll_topology **out, char *err, size_t errlen);
 
+/*
+ * As atoll_topology_load and _parse, with nsets overrides "GROUP.KEY=VALUE"
+ * (or "runtime.KEY=VALUE"), as `atoll run --set` gives them: each replaces
+ * the key's value in the file, or adds the key to its section; for a key
+ * set twice the last wins. Checked like the file's own keys; an error names
+ * the override ("FILE: --set 'ring.hops=x': ...") or, for a value that
+ * replaced a key, the key's line.
+ */
+int atoll_topology_load_set(const char *path, const struct atoll_catalog *catalog,
+			    const char *const *sets, size_t nsets, struct atoll_topology **out,
+			    char *err, size_t errlen);
+int atoll_topology_parse_set(const char *text, const char *name,
+			     const struct atoll_catalog *catalog, const char *const *sets,
+			     size_t nsets, struct atoll_topology **out, char *err, size_t errlen);
+
 /* Frees t and the parameters it built. NULL is a no-op. Call only after
  * the runtime it started has been destroyed (inits read those
  * parameters). */
