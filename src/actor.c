@@ -97,6 +97,18 @@ void atoll__actor_free_pending(atoll_msg *spawn_msg)
 	sp->actor = NULL;
 }
 
+/*
+ * Frees a prepared actor whose init never ran (atoll_runtime_discard): what
+ * was sent to it becomes dead letters and its slot goes back to the table,
+ * so its ref goes stale. Owner reactor only.
+ */
+void atoll__actor_discard(struct atoll_ctx *r, struct atoll__actor *a)
+{
+	drop_mailbox(r, a);
+	atoll__table_free(&r->table, a->ref);
+	atoll__free(a);
+}
+
 void atoll__reactor_schedule(struct atoll_ctx *r, struct atoll__actor *a)
 {
 	a->flags |= ATOLL__ACTOR_SCHEDULED;
@@ -241,11 +253,16 @@ void atoll__reactor_deliver(struct atoll_ctx *r, atoll_msg *msg)
 		struct atoll__spawn *sp = msg->data;
 		struct atoll__actor *a = sp->actor;
 		const void *arg = sp->arg;
+		bool discard = sp->discard;
 
 		const char *name = a->type->name;
 
 		sp->actor = NULL; /* The actor is no longer the message's. */
 		atoll_msg_free(msg);
+		if (discard) {
+			atoll__actor_discard(r, a);
+			return;
+		}
 		int err = atoll__actor_spawn_local(r, a, arg);
 		if (err < 0)
 			atoll__log_warn("actor '%s' failed to start on reactor %u: %s", name,

@@ -210,6 +210,7 @@ int atoll__ext_push(struct atoll_ctx *r, atoll_msg *msg);
 int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const void *arg);
 struct atoll__actor *atoll__actor_new(const struct atoll_actor_type *type);
 void atoll__actor_free_pending(atoll_msg *spawn_msg);
+void atoll__actor_discard(struct atoll_ctx *r, struct atoll__actor *a);
 void atoll__actor_finish_stop(struct atoll_ctx *r, struct atoll__actor *a);
 void atoll__actor_run(struct atoll_ctx *r, struct atoll__actor *a, int *budget);
 int atoll__send_remote(struct atoll_ctx *r, unsigned core, atoll_msg *msg);
@@ -219,6 +220,9 @@ void atoll__dead_letter(struct atoll_ctx *r, atoll_msg *msg);
 struct atoll__spawn {
 	struct atoll__actor *actor; /* owned by the message until init runs */
 	const void *arg;
+	/* Set by atoll_runtime_discard: the reactor frees the prepared actor
+	 * and its slot instead of running init. */
+	bool discard;
 };
 
 /* registry.c */

@@ -542,8 +542,18 @@ int atoll_runtime_send(atoll_runtime *rt, atoll_ref to, atoll_msg *msg)
 	return atoll__ext_push(rt->reactors[core], msg);
 }
 
-int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, const void *arg,
-			int where, atoll_ref *ref)
+/*
+ * A prepared actor is its spawn message, held by the caller until launch or
+ * discard: the message owns the actor (and whatever is queued for it), so a
+ * message freed without being delivered frees both (atoll__actor_free_pending).
+ */
+static atoll_msg *pending_msg(struct atoll_pending *pending)
+{
+	return (atoll_msg *)pending;
+}
+
+int atoll_runtime_prepare(atoll_runtime *rt, const struct atoll_actor_type *type, int where,
+			  atoll_ref *ref, struct atoll_pending **pending)
 {
 	struct atoll_ctx *target;
 	struct atoll__actor *a;
@@ -551,10 +561,11 @@ int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, 
 	atoll_msg *msg;
 	int err;
 
-	atoll_ref ignored;
-
-	if (ref == NULL)
-		ref = &ignored; /* The caller does not need the ref. */
+	if (pending == NULL)
+		return -EINVAL;
+	*pending = NULL;
+	if (ref != NULL)
+		*ref = ATOLL_REF_NONE;
 	if (rt == NULL || type == NULL || type->receive == NULL || where < 0 ||
 	    (unsigned)where >= rt->n)
 		return -EINVAL;
@@ -566,6 +577,8 @@ int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, 
 		atoll__free(a);
 		return -ENOMEM;
 	}
+	/* Everything is allocated before the slot is reserved: only the owner
+	 * can give a slot back. */
 	err = atoll__table_reserve(&target->table, &a->ref);
 	if (err < 0) {
 		atoll_msg_free(msg);
@@ -574,14 +587,59 @@ int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, 
 	}
 	sp = msg->data;
 	sp->actor = a;
-	sp->arg = arg;
+	sp->arg = NULL;
+	sp->discard = false;
 	msg->release = atoll__actor_free_pending;
 	msg->to = a->ref;
+	/* Published but not LIVE: messages sent to it wait in its mailbox
+	 * (mailbox_push schedules LIVE actors only) until init has run. */
 	atoll__table_publish(&target->table, a->ref, a);
-	*ref = a->ref;
-	err = atoll__ext_push(target, msg);
-	if (err < 0)
+	if (ref != NULL)
+		*ref = a->ref;
+	*pending = (struct atoll_pending *)msg;
+	return 0;
+}
+
+int atoll_runtime_launch(atoll_runtime *rt, struct atoll_pending *pending, const void *arg)
+{
+	atoll_msg *msg = pending_msg(pending);
+	struct atoll__spawn *sp;
+
+	if (rt == NULL || msg == NULL)
+		return -EINVAL;
+	sp = msg->data;
+	sp->arg = arg;
+	return atoll__ext_push(rt->reactors[atoll_ref_core(msg->to)], msg);
+}
+
+void atoll_runtime_discard(atoll_runtime *rt, struct atoll_pending *pending)
+{
+	atoll_msg *msg = pending_msg(pending);
+	struct atoll__spawn *sp;
+
+	if (rt == NULL || msg == NULL)
+		return;
+	sp = msg->data;
+	sp->discard = true;
+	/* The slot is the owner's to free: the reactor does it. A stopped
+	 * runtime frees the message here, and the actor with it. */
+	(void)atoll__ext_push(rt->reactors[atoll_ref_core(msg->to)], msg);
+}
+
+int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, const void *arg,
+			int where, atoll_ref *ref)
+{
+	struct atoll_pending *pending;
+	atoll_ref self;
+	int err = atoll_runtime_prepare(rt, type, where, &self, &pending);
+
+	if (ref != NULL)
 		*ref = ATOLL_REF_NONE;
+	if (err < 0)
+		return err;
+	err = atoll_runtime_launch(rt, pending, arg);
+	if (err == 0 && ref != NULL)
+		*ref = self;
 	return err;
 }
 

@@ -541,6 +541,204 @@ static void strerror_returns_success_or_the_errno_text(void **state)
 	assert_true(strlen(atoll_strerror(-99999)) > 0);
 }
 
+/* Two-phase spawn ------------------------------------------------------ */
+
+/* What the linked actors saw, written on reactor threads. */
+static struct {
+	_Atomic uint64_t inits;    /* inits that ran */
+	_Atomic uint64_t received; /* VALUE messages received, all actors */
+	_Atomic uint64_t last_sum; /* sum of the VALUEs the last actor got */
+	_Atomic uint64_t discarded_inits;
+} linked;
+
+struct linked_arg {
+	atoll_ref next; /* where init sends its VALUE; NONE: nowhere */
+	uint64_t value;
+	bool is_last;
+};
+
+struct linked_state {
+	bool is_last;
+	bool init_ran;
+};
+
+static int linked_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	const struct linked_arg *a = arg;
+	struct linked_state *s = state;
+
+	s->is_last = a->is_last;
+	s->init_ran = true;
+	if (a->next != ATOLL_REF_NONE)
+		CHECK(atoll_tell(ctx, a->next, MSG_VALUE, &a->value, sizeof(a->value)) >= 0);
+	atomic_fetch_add(&linked.inits, 1);
+	return 0;
+}
+
+static void linked_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	struct linked_state *s = state;
+	uint64_t v;
+
+	(void)ctx;
+	if (msg->type != MSG_VALUE || msg->len != sizeof(v))
+		return;
+	memcpy(&v, msg->data, sizeof(v));
+	CHECK(s->init_ran);
+	if (s->is_last)
+		atomic_fetch_add(&linked.last_sum, v);
+	atomic_fetch_add(&linked.received, 1);
+}
+
+static const struct atoll_actor_type linked_type = {
+	.name = "linked",
+	.state_size = sizeof(struct linked_state),
+	.init = linked_init,
+	.receive = linked_receive,
+};
+
+static int discarded_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	(void)ctx;
+	(void)state;
+	(void)arg;
+	atomic_fetch_add(&linked.discarded_inits, 1);
+	return 0;
+}
+
+static void discarded_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	(void)ctx;
+	(void)state;
+	(void)msg;
+}
+
+static const struct atoll_actor_type discarded_type = {
+	.name = "discarded",
+	.init = discarded_init,
+	.receive = discarded_receive,
+};
+
+/*
+ * A chain of actors, one per reactor, each prepared before any is launched,
+ * so each init gets the ref of the next. They are launched in reverse, and a
+ * VALUE is sent from outside to the last one before its launch: messages to
+ * a prepared actor wait for its init, none is lost.
+ */
+static void prepare_launch_chain(unsigned n)
+{
+	struct atoll_pending *pending[8];
+	struct linked_arg args[8];
+	atoll_ref refs[8];
+	atoll_runtime *rt = start_reactors(n);
+
+	memset(&linked, 0, sizeof(linked));
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(
+			atoll_runtime_prepare(rt, &linked_type, (int)i, &refs[i], &pending[i]), 0);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(atoll_ref_core(refs[i]), i);
+		args[i].next = i + 1 < n ? refs[i + 1] : ATOLL_REF_NONE;
+		args[i].value = 100 + i;
+		args[i].is_last = i + 1 == n;
+	}
+	send_value(rt, refs[n - 1], 7); /* Queued until the last one runs init. */
+	for (unsigned i = n; i-- > 0;)
+		assert_int_equal(atoll_runtime_launch(rt, pending[i], &args[i]), 0);
+	assert_wait_u64(&linked.received, n, WAIT_LIMIT_NS);
+	assert_int_equal(atomic_load(&linked.inits), n);
+	assert_int_equal(atomic_load(&linked.last_sum), n == 1 ? 7 : 7 + 100 + n - 2);
+	assert_stat_eventually(rt, ALL_REACTORS, init_failures, 0);
+	assert_stat_eventually(rt, ALL_REACTORS, actors_alive, n);
+	destroy_runtime(rt);
+	assert_no_check_failures();
+}
+
+static void runtime_prepare_then_launch_links_a_chain_on_1_reactor(void **state)
+{
+	(void)state;
+	prepare_launch_chain(1);
+}
+
+static void runtime_prepare_then_launch_links_a_chain_on_4_reactors(void **state)
+{
+	(void)state;
+	prepare_launch_chain(4);
+}
+
+static void runtime_prepare_then_launch_links_a_chain_on_8_reactors(void **state)
+{
+	(void)state;
+	prepare_launch_chain(8);
+}
+
+/* A discarded actor never runs init; what was sent to it becomes a dead
+ * letter, and its ref goes stale (its slot is freed on its reactor). */
+static void runtime_discard_frees_the_slot_and_drops_queued_messages(void **state)
+{
+	struct atoll_pending *pending;
+	atoll_ref ref;
+	atoll_runtime *rt = start_reactors(2);
+
+	(void)state;
+	memset(&linked, 0, sizeof(linked));
+	assert_int_equal(atoll_runtime_prepare(rt, &discarded_type, 1, &ref, &pending), 0);
+	send_value(rt, ref, 1);
+	atoll_runtime_discard(rt, pending);
+	assert_stat_eventually(rt, 1, dead_letters, 1);
+	assert_stat_eventually(rt, 1, actors_alive, 0);
+	atoll_msg *m = atoll_msg_new(MSG_VALUE, 0);
+	assert_non_null(m);
+	assert_int_equal(atoll_runtime_send(rt, ref, m), -ESRCH);
+	assert_int_equal(atomic_load(&linked.discarded_inits), 0);
+	/* The slot is reused by the next actor of that reactor, with a new
+	 * generation. */
+	atoll_ref again;
+	assert_int_equal(atoll_runtime_prepare(rt, &discarded_type, 1, &again, &pending), 0);
+	assert_true(again != ref);
+	assert_int_equal(atoll_runtime_launch(rt, pending, NULL), 0);
+	assert_stat_eventually(rt, 1, actors_alive, 1);
+	destroy_runtime(rt);
+	assert_int_equal(atomic_load(&linked.discarded_inits), 1);
+}
+
+/* Prepared actors left after the runtime stopped are freed by discard (or
+ * launch) on the calling thread, without leaking (ASan checks). */
+static void runtime_prepared_actor_outlives_a_stopped_runtime_cleanly(void **state)
+{
+	struct atoll_pending *a, *b;
+	atoll_ref ra, rb;
+	atoll_runtime *rt = start_reactors(2);
+
+	(void)state;
+	assert_int_equal(atoll_runtime_prepare(rt, &discarded_type, 0, &ra, &a), 0);
+	assert_int_equal(atoll_runtime_prepare(rt, &discarded_type, 1, &rb, &b), 0);
+	send_value(rt, rb, 3);
+	atoll_runtime_stop(rt);
+	assert_int_equal(wait_runtime(rt), 0);
+	atoll_runtime_discard(rt, a);
+	assert_int_equal(atoll_runtime_launch(rt, b, NULL), -ESHUTDOWN);
+	destroy_runtime(rt);
+}
+
+static void runtime_prepare_rejects_bad_arguments(void **state)
+{
+	struct atoll_pending *pending = (struct atoll_pending *)1;
+	atoll_ref ref = 1;
+	atoll_runtime *rt = start_reactors(2);
+
+	(void)state;
+	assert_int_equal(atoll_runtime_prepare(rt, &linked_type, 2, &ref, &pending), -EINVAL);
+	assert_null(pending);
+	assert_int_equal(ref, ATOLL_REF_NONE);
+	assert_int_equal(atoll_runtime_prepare(rt, NULL, 0, &ref, &pending), -EINVAL);
+	assert_int_equal(atoll_runtime_prepare(rt, &linked_type, -1, &ref, &pending), -EINVAL);
+	assert_int_equal(atoll_runtime_prepare(rt, &linked_type, 0, &ref, NULL), -EINVAL);
+	assert_int_equal(atoll_runtime_launch(rt, NULL, NULL), -EINVAL);
+	atoll_runtime_discard(rt, NULL);
+	destroy_runtime(rt);
+}
+
 /* Last in the list: UBSan stops the process if negating it overflows. */
 static void strerror_of_int_min_gives_a_string_without_overflow(void **state)
 {
@@ -568,6 +766,12 @@ int main(void)
 		TEST(runtime_rejects_bad_config_spawn_and_refs_with_einval),
 		TEST(runtime_start_returns_eperm_when_seccomp_blocks_io_uring),
 		TEST(runtime_start_returns_enosys_when_seccomp_hides_io_uring),
+		TEST(runtime_prepare_then_launch_links_a_chain_on_1_reactor),
+		TEST(runtime_prepare_then_launch_links_a_chain_on_4_reactors),
+		TEST(runtime_prepare_then_launch_links_a_chain_on_8_reactors),
+		TEST(runtime_discard_frees_the_slot_and_drops_queued_messages),
+		TEST(runtime_prepared_actor_outlives_a_stopped_runtime_cleanly),
+		TEST(runtime_prepare_rejects_bad_arguments),
 		TEST(strerror_returns_success_or_the_errno_text),
 		TEST(strerror_of_int_min_gives_a_string_without_overflow),
 	};

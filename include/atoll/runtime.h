@@ -118,6 +118,40 @@ int atoll_runtime_start(const struct atoll_config *config, atoll_runtime **rt);
 int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, const void *arg,
 			int where, atoll_ref *ref);
 
+/* An actor whose ref exists but whose init has not run yet. Opaque. */
+struct atoll_pending;
+
+/*
+ * First half of a two-phase spawn, from outside the runtime (any
+ * non-reactor thread): reserves a slot for an actor of `type` on reactor
+ * `where` and stores its ref in *ref (may be NULL) and the prepared actor in
+ * *pending. The ref is valid at once: messages sent to it wait until the
+ * actor is launched. So a set of actors that name each other can all get
+ * their refs first (a topology), then be launched with every ref known.
+ * Every prepared actor must be launched or discarded before
+ * atoll_runtime_destroy. Returns 0, -EINVAL, -ENOMEM or -EAGAIN (table
+ * full); on error *pending is NULL and *ref ATOLL_REF_NONE.
+ */
+int atoll_runtime_prepare(atoll_runtime *rt, const struct atoll_actor_type *type, int where,
+			  atoll_ref *ref, struct atoll_pending **pending);
+
+/*
+ * Second half: runs the prepared actor's init with arg on its reactor (arg
+ * must stay valid until then), after which it gets the messages sent to it
+ * meanwhile. Takes pending (it is gone after this call, whatever the
+ * result). An init failure is logged and counted (init_failures) on that
+ * reactor. Returns 0, -EINVAL, or -ESHUTDOWN when the runtime has stopped
+ * (the actor is then freed). Any non-reactor thread.
+ */
+int atoll_runtime_launch(atoll_runtime *rt, struct atoll_pending *pending, const void *arg);
+
+/*
+ * Gives up a prepared actor without running its init: its reactor frees its
+ * slot (its ref goes stale) and drops what was sent to it as dead letters.
+ * Takes pending. NULL is a no-op. Any non-reactor thread.
+ */
+void atoll_runtime_discard(atoll_runtime *rt, struct atoll_pending *pending);
+
 /*
  * Sends msg to `to` from outside the runtime (any non-reactor thread).
  * Takes ownership of msg. Messages from one outside thread arrive in order.
