@@ -6,11 +6,13 @@
 
 #include "atoll.h"
 #include "echo.h"
+#include "line_server.h"
 
 /* Every library type that can be started from a topology, in the order
  * `atoll list` shows them. */
 static const struct atoll_type_info *const builtin[] = {
 	&echo_info,
+	&line_server_info,
 	NULL,
 };
 
