@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "atoll.h"
+#include "chat.h"
 #include "echo.h"
 #include "line_server.h"
 
@@ -13,6 +14,7 @@
 static const struct atoll_type_info *const builtin[] = {
 	&echo_info,
 	&line_server_info,
+	&chat_info,
 	NULL,
 };
 
