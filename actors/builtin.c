@@ -7,15 +7,13 @@
 #include "atoll.h"
 #include "chat.h"
 #include "echo.h"
+#include "kv_topology.h"
 #include "line_server.h"
 
 /* Every library type that can be started from a topology, in the order
  * `atoll list` shows them. */
 static const struct atoll_type_info *const builtin[] = {
-	&echo_info,
-	&line_server_info,
-	&chat_info,
-	NULL,
+	&echo_info, &line_server_info, &chat_info, &kv_server_info, NULL,
 };
 
 int atoll_catalog_add_builtin(struct atoll_catalog *c)
