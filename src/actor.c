@@ -416,6 +416,7 @@ int atoll_spawn(atoll_ctx *ctx, const struct atoll_actor_type *type, const void 
 	struct atoll__spawn *sp = msg->data;
 	sp->actor = a;
 	sp->arg = arg;
+	sp->discard = false;
 	msg->release = atoll__actor_free_pending;
 	msg->to = a->ref;
 	(void)atoll__send_remote(ctx, core, msg);
