@@ -6,14 +6,28 @@
 
 #include "atoll.h"
 
+#include "chat.h"
+#include "echo.h"
 #include "fanout.h"
+#include "kv_topology.h"
+#include "line_server.h"
 #include "pingpong.h"
 #include "thread_ring.h"
 
 /* Every library type that can be started from a topology, in the order
  * `atoll list` shows them. */
 static const struct atoll_type_info *const builtin[] = {
-	&pingpong_info, &thread_ring_info, &fanout_info, &fanout_worker_info, NULL,
+	/* Network servers. */
+	&echo_info,
+	&line_server_info,
+	&chat_info,
+	&kv_server_info,
+	/* Examples and measures. */
+	&pingpong_info,
+	&thread_ring_info,
+	&fanout_info,
+	&fanout_worker_info,
+	NULL,
 };
 
 int atoll_catalog_add_builtin(struct atoll_catalog *c)

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "line_frame.h"
 #include "tcp_listener.h"
 
 #define DEFAULT_MAX_FRAME (64u * 1024u)
@@ -22,12 +23,14 @@ struct atoll_tcp_conn {
 	const struct atoll_tcp_proto *proto;
 	atoll_stream *stream;
 	atoll_ref listener;
-	void *state;   /* the protocol's per-connection state */
-	char *partial; /* an incomplete frame carried to the next receive */
+	void *state;                   /* the protocol's per-connection state */
+	struct atoll_line_frame lines; /* ATOLL_TCP_LINES: the framer */
+	char *partial;                 /* LEN32: an incomplete frame carried to the next receive */
 	size_t partial_len;
 	size_t partial_cap;
 	uint32_t max_frame;
-	bool closing;
+	bool closing;  /* ending: no frame or message is delivered again */
+	bool finished; /* proto->close has returned: nothing more is sent */
 };
 
 int atoll_tcp_conn_fd(const struct atoll_tcp_conn *c)
@@ -49,6 +52,9 @@ static void end_with(atoll_ctx *ctx, struct atoll_tcp_conn *c, int reason, bool 
 	c->closing = true;
 	if (c->proto->close != NULL)
 		c->proto->close(ctx, c, c->state, reason);
+	/* From here the proto is not touched again: close may have released
+	 * what it lives in. */
+	c->finished = true;
 	if (abort) {
 		/* Reset rather than close: the kernel drops what it still holds
 		 * for a peer that does not read, instead of trying to deliver it
@@ -81,7 +87,7 @@ void atoll_tcp_conn_abort(atoll_ctx *ctx, struct atoll_tcp_conn *c, int reason)
 
 int atoll_tcp_conn_send(atoll_ctx *ctx, struct atoll_tcp_conn *c, atoll_msg *msg)
 {
-	if (c->closing) {
+	if (c->finished) {
 		atoll_msg_keep(ctx, msg); /* Ours to free, whoever passed it. */
 		atoll_msg_free(msg);
 		return -EPIPE;
@@ -91,13 +97,14 @@ int atoll_tcp_conn_send(atoll_ctx *ctx, struct atoll_tcp_conn *c, atoll_msg *msg
 
 int atoll_tcp_conn_write(atoll_ctx *ctx, struct atoll_tcp_conn *c, const void *data, size_t len)
 {
-	size_t head = c->proto->framing == ATOLL_TCP_LEN32 ? 4 : 0;
-	size_t tail = c->proto->framing == ATOLL_TCP_LINES ? 1 : 0;
+	size_t head, tail;
 	atoll_msg *m;
 	char *p;
 
-	if (c->closing)
+	if (c->finished)
 		return -EPIPE;
+	head = c->proto->framing == ATOLL_TCP_LEN32 ? 4 : 0;
+	tail = c->proto->framing == ATOLL_TCP_LINES ? 1 : 0;
 	if (len > UINT32_MAX - head - tail)
 		return -EMSGSIZE;
 	m = atoll_msg_new(ATOLL_MSG_USER, head + len + tail);
@@ -137,37 +144,18 @@ static int keep_partial(struct atoll_tcp_conn *c, const char *data, size_t len)
 	return 0;
 }
 
-/* Hands one line (without its "\n" and a "\r" before it) to the protocol. */
-static void line(atoll_ctx *ctx, struct atoll_tcp_conn *c, const char *p, size_t n)
-{
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	c->proto->frame(ctx, c, c->state, p, n);
-}
-
-/* Cuts lines out of one received chunk. Returns 0 or -errno to end. */
+/* Cuts lines out of one received chunk (line_frame.h). Returns 0 or -errno
+ * to end. */
 static int lines(atoll_ctx *ctx, struct atoll_tcp_conn *c, const char *p, size_t n)
 {
-	while (n > 0 && !c->closing) {
-		const char *nl = memchr(p, '\n', n);
-		size_t take = nl != NULL ? (size_t)(nl - p) : n;
+	struct atoll_line_input in = { p, n };
+	const char *line;
+	size_t len;
+	int rc = 0;
 
-		if (c->partial_len + take > c->max_frame)
-			return -EMSGSIZE;
-		if (nl == NULL)
-			return keep_partial(c, p, n);
-		if (c->partial_len == 0) {
-			line(ctx, c, p, take); /* Whole in this buffer: no copy. */
-		} else {
-			if (keep_partial(c, p, take) < 0)
-				return -ENOMEM;
-			line(ctx, c, c->partial, c->partial_len);
-			c->partial_len = 0;
-		}
-		p += take + 1;
-		n -= take + 1;
-	}
-	return 0;
+	while (!c->closing && (rc = atoll_line_frame_next(&c->lines, &in, &line, &len)) > 0)
+		c->proto->frame(ctx, c, c->state, line, len);
+	return rc < 0 ? rc : 0;
 }
 
 static uint32_t be32(const char *p)
@@ -225,6 +213,7 @@ static int conn_init(atoll_ctx *ctx, void *state, const void *arg)
 		return -EINVAL;
 	c->listener = a->listener;
 	c->max_frame = c->proto->max_frame ? c->proto->max_frame : DEFAULT_MAX_FRAME;
+	atoll_line_frame_init(&c->lines, c->max_frame);
 	if (c->proto->state_size != 0) {
 		c->state = calloc(1, c->proto->state_size);
 		if (c->state == NULL)
@@ -253,7 +242,7 @@ static void conn_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 	int err = 0;
 
 	if (msg->type != ATOLL_TCP_CONN_RECV || io == NULL) {
-		if (c->proto->message != NULL && !c->closing)
+		if (!c->closing && c->proto->message != NULL)
 			c->proto->message(ctx, c, c->state, msg);
 		return;
 	}
@@ -287,9 +276,11 @@ static void conn_stop(atoll_ctx *ctx, void *state)
 		c->closing = true;
 		if (c->proto->close != NULL)
 			c->proto->close(ctx, c, c->state, -ECANCELED);
+		c->finished = true;
 		atoll_stream_close(ctx, c->stream);
 		(void)atoll_tcp_listener_conn_closed(ctx, c->listener);
 	}
+	atoll_line_frame_free(&c->lines);
 	free(c->partial);
 	free(c->state);
 }

@@ -31,7 +31,8 @@ enum atoll_tcp_framing {
 	/* Every received chunk is a frame, as the kernel delivered it. */
 	ATOLL_TCP_RAW = 0,
 	/* A frame is a line ending in "\n"; the "\n" (and a "\r" before it)
-	 * is not part of the frame. atoll_tcp_conn_write appends "\n". */
+	 * is not part of the frame (line_frame.h cuts them; max_frame counts
+	 * the line without its "\r\n"). atoll_tcp_conn_write appends "\n". */
 	ATOLL_TCP_LINES = 1,
 	/* A frame is a 4-byte big-endian length, then that many bytes.
 	 * atoll_tcp_conn_write prepends the length. */
@@ -69,7 +70,12 @@ struct atoll_tcp_proto {
 	void (*message)(atoll_ctx *ctx, struct atoll_tcp_conn *c, void *state, atoll_msg *msg);
 	/* The connection ended: reason is 0 (peer closed or
 	 * atoll_tcp_conn_close), -EMSGSIZE, or the socket error. Runs once;
-	 * the socket is closed after it. Optional. */
+	 * the socket is closed after it. It may still write a last frame
+	 * (e.g. an error line), which goes out before the socket closes unless
+	 * the connection is being aborted or the runtime stops (reason
+	 * -ECANCELED). Once close has returned the connection never reads the
+	 * proto again, so close may release the memory the proto lives in.
+	 * Optional. */
 	void (*close)(atoll_ctx *ctx, struct atoll_tcp_conn *c, void *state, int reason);
 };
 

@@ -25,6 +25,7 @@ struct tcp_listener {
 	unsigned max_connections;
 	const struct atoll_actor_type *conn_type;
 	const void *conn_arg;
+	void (*release)(const void *conn_arg);
 	bool paused;                         /* accepting stopped on -EMFILE/-ENFILE */
 	bool retry_pending;                  /* a RETRY timer is armed */
 	struct atoll_tcp_listener_info info; /* counters, also the INFO reply */
@@ -59,6 +60,7 @@ static int listener_init(atoll_ctx *ctx, void *state, const void *arg)
 	self->max_connections = args->max_connections;
 	self->conn_type = args->conn_type;
 	self->conn_arg = args->conn_arg;
+	self->release = args->release;
 	self->info.port = (uint16_t)port;
 	return 0;
 }
@@ -177,6 +179,8 @@ static void listener_stop(atoll_ctx *ctx, void *state)
 	struct tcp_listener *self = state;
 
 	(void)ctx;
+	if (self->release != NULL)
+		self->release(self->conn_arg);
 	if (self->fd < 0)
 		return;
 	/*

@@ -61,6 +61,12 @@ struct atoll_tcp_listener_args {
 	 * atoll_tcp_conn_arg.user. May be NULL. Read by connection actors on
 	 * every reactor, so it must be safe to share (typically constant). */
 	const void *conn_arg;
+	/* Called with conn_arg by the listener's stop hook, once it will
+	 * spawn no more connections: for a conn_arg whose lifetime is counted
+	 * (each connection holding a count too, dropped when it ends). Not
+	 * called when init fails (the caller still owns conn_arg then). On
+	 * the listener's reactor. May be NULL. */
+	void (*release)(const void *conn_arg);
 };
 
 /*
@@ -163,6 +169,55 @@ int atoll_tcp_listener_start_all(atoll_runtime *rt, const struct atoll_tcp_liste
  * another -errno. Any thread.
  */
 int atoll_tcp_port_free(const char *host, uint16_t port);
+
+/* --- server types started from a topology (tcp_listener_params.c) ------ */
+
+/*
+ * The parameter specs of a TCP server type (echo, line-server, chat,
+ * kv.server): port (default_port as text), bind and max_connections. Put
+ * them in the type's table. Every member of the group listens on the same
+ * port (SO_REUSEPORT): with placement = each, one listener per reactor.
+ */
+#define ATOLL_TCP_LISTENER_PARAMS(default_port)                                                  \
+	{ "port",                                                                                \
+	  ATOLL_PARAM_INT,                                                                       \
+	  default_port,                                                                          \
+	  0,                                                                                     \
+	  65535,                                                                                 \
+	  NULL,                                                                                  \
+	  "TCP port; every member listens on it (SO_REUSEPORT); 0: any, one per member",         \
+	  0 },                                                                                   \
+		{ "bind",                                                                        \
+		  ATOLL_PARAM_STRING,                                                            \
+		  "127.0.0.1",                                                                   \
+		  0,                                                                             \
+		  0,                                                                             \
+		  NULL,                                                                          \
+		  "IPv4 or IPv6 address to listen on (0.0.0.0 or :: for all)",                   \
+		  0 },                                                                           \
+	{                                                                                        \
+		"max_connections", ATOLL_PARAM_INT, "0", 0, UINT32_MAX, NULL,                    \
+			"connections served at once per member; more are closed; 0: no limit", 0 \
+	}
+
+/*
+ * The check hook part for those parameters: bind must be an address
+ * literal. Returns 0, or -EINVAL with a message in err.
+ */
+int atoll_tcp_listener_check_params(const struct atoll_params *p, char *err, size_t errlen);
+
+/*
+ * Spawns a listener on the calling actor's reactor from the parameters
+ * above, with conn_type, conn_arg and release as in struct
+ * atoll_tcp_listener_args, and stores its ref in *listener. From init of a
+ * server actor, which stops the listener in its stop hook. On failure it
+ * prints why on stderr, naming the actor's group ("echo: cannot listen on
+ * 127.0.0.1 port 7000: Address already in use"), and the caller still owns
+ * conn_arg. Returns 0 or the listener's init error (-EADDRINUSE, ...).
+ */
+int atoll_tcp_listener_spawn(atoll_ctx *ctx, const struct atoll_params *p,
+			     const struct atoll_actor_type *conn_type, const void *conn_arg,
+			     void (*release)(const void *conn_arg), atoll_ref *listener);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /*
  * echo.c - a multi-core TCP echo server: one tcp_listener per reactor on a
- * shared port (SO_REUSEPORT), and one connection actor per client.
+ * shared port (SO_REUSEPORT), and one connection actor per client (the
+ * actor library's, actors/echo.h, which the "echo" topology type runs too).
  *
  * It shows the I/O ownership rule end to end: each chunk a client sends
  * arrives as a message owning a buffer of the reactor's provided-buffer ring,
@@ -12,7 +13,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,127 +23,16 @@
 
 #include <atoll.h>
 
+#include "echo.h"
 #include "tcp_listener.h"
 
 #define DEFAULT_PORT 7000u
 #define DEFAULT_BIND "127.0.0.1"
-/* A client that reads none of its echoes for this long, while more wait for
- * it, is disconnected: queued echoes hold receive buffers, which every
- * connection of the reactor shares. (nginx calls this send_timeout.) */
+/* How long a client may read none of its echoes while more wait for it
+ * before actors/echo.c disconnects it, for --help. */
 #define SEND_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
 /* How long main waits for a reactor to report its listener. */
 #define START_TIMEOUT_S 10
-
-enum echo_msg {
-	MSG_RECV = ATOLL_MSG_USER, /* stream -> connection: bytes, or the end */
-	MSG_SEND_CHECK,            /* connection -> itself: have echoes gone out? */
-};
-
-/* --- the connection actor ------------------------------------------------ */
-
-struct echo_conn {
-	atoll_stream *stream; /* NULL once handed to atoll_stream_finish */
-	atoll_ref listener;
-	uint64_t queued;  /* bytes ever queued; queued - pending have been sent */
-	uint64_t checked; /* bytes sent at the last MSG_SEND_CHECK */
-	bool watching;    /* a MSG_SEND_CHECK is on its way */
-};
-
-static int conn_init(atoll_ctx *ctx, void *state, const void *arg)
-{
-	const struct atoll_tcp_conn_arg *conn = arg;
-	struct echo_conn *self = state;
-	int one = 1;
-
-	/* Echoes are often small and each answers a request: send them at
-	 * once rather than wait to coalesce them (Nagle). Best effort. */
-	(void)setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	self->listener = conn->listener;
-	/* On failure the fd is still open, and the listener closes it. */
-	return atoll_stream_open(ctx, conn->fd, MSG_RECV, &self->stream);
-}
-
-/* Arms the next MSG_SEND_CHECK, which comes back after SEND_TIMEOUT_NS. */
-static void watch_sends(atoll_ctx *ctx, struct echo_conn *self)
-{
-	atoll_msg *check = atoll_msg_new(MSG_SEND_CHECK, 0);
-
-	self->watching = check != NULL &&
-			 atoll_send_after(ctx, atoll_self(ctx), check, SEND_TIMEOUT_NS, NULL) == 0;
-	self->checked = self->queued - atoll_stream_pending(self->stream);
-}
-
-/*
- * Echoes are waiting: disconnects a client that read none of them since the
- * last check, or checks again later. Idle clients cost no timer.
- */
-static void check_sends(atoll_ctx *ctx, struct echo_conn *self)
-{
-	uint64_t sent = self->queued - atoll_stream_pending(self->stream);
-
-	self->watching = false;
-	if (sent == self->queued)
-		return; /* All sent: the next echo starts watching again. */
-	if (sent == self->checked) {
-		atoll_stop(ctx, atoll_self(ctx));
-		return;
-	}
-	watch_sends(ctx, self);
-}
-
-static void conn_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
-{
-	struct echo_conn *self = state;
-	const struct atoll_io *io = atoll_io_of(msg);
-
-	if (msg->type == MSG_SEND_CHECK) {
-		if (self->stream != NULL)
-			check_sends(ctx, self);
-		return;
-	}
-	if (msg->type != MSG_RECV || io == NULL)
-		return;
-	if (io->res == 0 && io->op == ATOLL_IO_RECV) {
-		/* The client has sent everything: the echoes still queued go
-		 * out, then the socket closes. */
-		atoll_stream_finish(ctx, self->stream);
-		self->stream = NULL;
-		atoll_stop(ctx, atoll_self(ctx));
-		return;
-	}
-	if (io->res <= 0) {
-		/* A receive or send failed (e.g. -ECONNRESET, -EPIPE). */
-		atoll_stop(ctx, atoll_self(ctx));
-		return;
-	}
-	/* The received message itself goes back out: the stream takes it
-	 * and frees it once sent, which returns its buffer to the ring. */
-	self->queued += msg->len;
-	if (atoll_stream_send(ctx, self->stream, msg) < 0) {
-		atoll_stop(ctx, atoll_self(ctx));
-		return;
-	}
-	if (!self->watching)
-		watch_sends(ctx, self);
-}
-
-/* Runs however the connection ends: by itself, or at runtime stop. */
-static void conn_stop(atoll_ctx *ctx, void *state)
-{
-	struct echo_conn *self = state;
-
-	if (self->stream != NULL)
-		atoll_stream_close(ctx, self->stream);
-	(void)atoll_tcp_listener_conn_closed(ctx, self->listener);
-}
-
-static const struct atoll_actor_type echo_conn_type = {
-	.name = "echo_conn",
-	.state_size = sizeof(struct echo_conn),
-	.init = conn_init,
-	.receive = conn_receive,
-	.stop = conn_stop,
-};
 
 /* --- options and main ---------------------------------------------------- */
 
@@ -301,7 +190,7 @@ int main(int argc, char **argv)
 		.host = opt.bind,
 		.port = opt.port,
 		.max_connections = opt.max_connections,
-		.conn_type = &echo_conn_type,
+		.conn_type = &atoll_echo_conn_type,
 	};
 	uint16_t port;
 
