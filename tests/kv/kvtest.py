@@ -19,7 +19,7 @@ redis-server missing). Run as a script, kvtest.py runs every test_*.py here
 with the same arguments and sums them up:
 
     /usr/bin/python3 tests/kv/kvtest.py --redis
-    /usr/bin/python3 tests/kv/kvtest.py --server-cmd "build/bin/atoll-kv --port {port} --reactors 4"
+    /usr/bin/python3 tests/kv/kvtest.py --server-cmd "build/bin/atoll-kv --port {port} --reactors 4 --enable-debug-command local"
     /usr/bin/python3 tests/kv/test_strings.py --redis -k incr
 """
 import argparse
@@ -288,8 +288,8 @@ class Conn:
     """A raw client socket, for exact reply bytes. Every call is bounded by
     the socket timeout."""
 
-    def __init__(self, port, timeout=TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=TIMEOUT, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.settimeout(timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
@@ -537,9 +537,11 @@ class Server:
 
     # clients
 
-    def conn(self, timeout=TIMEOUT):
-        """A raw RESP connection (closed at the end of the test)."""
-        c = Conn(self.port, timeout)
+    def conn(self, timeout=TIMEOUT, host="127.0.0.1"):
+        """A raw RESP connection (closed at the end of the test); host: the
+        address to connect to (a server bound to 0.0.0.0 is reachable on the
+        host's own non-loopback addresses too)."""
+        c = Conn(self.port, timeout, host)
         self._clients.append(c)
         return c
 
