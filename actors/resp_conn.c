@@ -394,7 +394,14 @@ static bool keep_input(struct conn *c, const char *data, size_t len)
 
 		while (cap < need)
 			cap *= 2;
-		if (hint > cap && hint <= c->core->settings.client_query_buffer_limit)
+		/* The parser knows how long the command will be: grow to that
+		 * at once, but only once half of it has come. A length is only
+		 * a claim: honoured at once, "$536870912" and a few bytes from
+		 * each of many clients would reserve 512 MiB apiece. So what a
+		 * client makes the server hold stays within twice what it sent,
+		 * and a big value is still copied O(1) times per byte. */
+		if (hint > cap && hint <= c->core->settings.client_query_buffer_limit &&
+		    hint / 2 <= need)
 			cap = hint;
 		q = realloc(c->qb, cap);
 		if (q == NULL)
