@@ -70,6 +70,13 @@ DIFFERENCES = {
     "sigterm-exit": (
         "atoll", "atoll-kv must exit 0 on SIGTERM; redis-server's exit status is "
         "only printed"),
+    "multibulk-count-limit": (
+        "atoll", "atoll-kv refuses a multibulk count over 1048576 (Redis's limit before "
+        "7.0) at once; Redis 7.0 accepts counts up to INT_MAX and waits for the arguments"),
+    "big-arg-prealloc": (
+        "atoll", "Redis 7.0 reserves a big argument's declared length (up to 512 MiB) as "
+        "soon as its $<len> line comes; atoll-kv grows to it only once half has come, so "
+        "clients that announce and never send hold little memory"),
     "object-encoding-thresholds": (
         "redis", "Redis answers embstr up to 44 bytes and raw above or after "
         "APPEND/SETRANGE; atoll-kv only promises one of int/embstr/raw, int for "
