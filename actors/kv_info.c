@@ -21,7 +21,9 @@
 #if ATOLL_USE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #elif defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#include <sanitizer/allocator_interface.h>
+/* The sanitizers' runtime has it; gcc ships no header for it
+ * (<sanitizer/allocator_interface.h> comes with clang). */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #define ALLOC_SANITIZER 1
 #else
 #include <malloc.h>
