@@ -100,8 +100,9 @@ bench-kv-aof: build
 	@bash .ci/deps.sh redis-server redis-tools
 	$(BUILD_DIR)/bin/atoll-bench kv.aof $(BENCH_ARGS)
 
-# libFuzzer targets for the RESP parser and the shard commands (tests/fuzz/):
-# each runs FUZZ_SECONDS from its seed corpus; any crash, leak or UB fails.
+# libFuzzer targets (tests/fuzz/targets lists them: the RESP parser, the
+# inline command parser, the shard commands): each runs FUZZ_SECONDS from its
+# seed corpus; any crash, leak, timeout or UB fails. CI runs it too.
 FUZZ_SECONDS ?= 60
 fuzz:
 	@bash .ci/deps.sh clang-14 libfuzzer-14-dev

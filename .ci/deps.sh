@@ -2,6 +2,7 @@
 # Checks that the Debian packages atoll needs to build and test are installed,
 # and installs the missing ones when it can (as root, or through sudo).
 # Fast path: when everything is present it only runs dpkg-query, no apt.
+# With CI set (as .ci/run does), the fuzzing tools are needed too.
 # Usage: .ci/deps.sh [extra-package ...]
 set -euo pipefail
 
@@ -14,6 +15,10 @@ packages=(
 	redis-tools python3-redis            # atoll-kv integration tests
 	clang-format                         # make format / format-check
 )
+# CI also runs the libFuzzer targets (make fuzz).
+if [[ -n "${CI:-}" ]]; then
+	packages+=(clang-14 libfuzzer-14-dev)
+fi
 packages+=("$@")
 
 missing=()

@@ -40,6 +40,8 @@ struct setting {
 
 static const char *const yes_no[] = { "no", "yes", NULL };
 static const char *const fsync_names[] = { "no", "everysec", "always", NULL };
+/* By enum kv_protected_action. */
+static const char *const allow_names[] = { "no", "yes", "local", NULL };
 static const char *const policy_names[] = {
 	"noeviction",   "allkeys-lru", "volatile-lru", "allkeys-random", "volatile-random",
 	"volatile-ttl", NULL
@@ -97,7 +99,12 @@ static const struct setting settings[] = {
 	  .min = 1,
 	  .max = 64 },
 	{ .name = "io-threads", .kind = FIXED, .fixed_value = "1" },
-	{ .name = "protected-mode", .kind = FIXED, .fixed_value = "no" },
+	{ .name = "protected-mode", .kind = ENUM, .offset = OFF(protected_mode), .values = yes_no },
+	{ .name = "enable-debug-command",
+	  .kind = ENUM,
+	  .offset = OFF(enable_debug_command),
+	  .values = allow_names,
+	  .startup = true },
 	{ .name = "tcp-keepalive", .kind = FIXED, .fixed_value = "0" },
 	{ .name = "dir", .kind = FIXED },
 };
@@ -366,6 +373,8 @@ int kv_settings_set(struct kv_settings *s, const char *name, size_t nlen, const 
 				return 0;
 			}
 		}
+		if (st->values == yes_no) /* Redis's booleans say it so */
+			return fail(err, errlen, st->name, "argument must be 'yes' or 'no'");
 		{
 			char why[160];
 			size_t n = (size_t)snprintf(why, sizeof(why),

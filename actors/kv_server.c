@@ -32,6 +32,8 @@ void kv_settings_default(struct kv_settings *s)
 	s->auto_aof_rewrite_min_size = 64ull * 1024 * 1024;
 	s->maxmemory_policy = KV_EVICT_NOEVICTION;
 	s->maxmemory_samples = 5;
+	s->protected_mode = 1;
+	s->enable_debug_command = KV_ALLOW_NO;
 }
 
 int kv_server_init(struct kv_server *srv, unsigned nshards, const struct kv_settings *settings)

@@ -44,6 +44,13 @@ enum kv_evict_policy {
 	KV_EVICT_VOLATILE_TTL, /* the keys nearest their expiry time */
 };
 
+/* enable-debug-command (Redis 7's "protected actions"): who may run DEBUG. */
+enum kv_protected_action {
+	KV_ALLOW_NO,    /* nobody (the default, as Redis 7) */
+	KV_ALLOW_YES,   /* every client */
+	KV_ALLOW_LOCAL, /* clients connected from a loopback address */
+};
+
 /* The settings CONFIG GET and CONFIG SET know. */
 struct kv_settings {
 	char requirepass[128];                        /* "" = no password */
@@ -63,6 +70,11 @@ struct kv_settings {
 	unsigned long long maxmemory; /* bytes; 0: no limit */
 	unsigned maxmemory_policy;    /* enum kv_evict_policy */
 	unsigned maxmemory_samples;   /* keys sampled per eviction, 5 */
+	/* Hardening (docs/reliability.md). With protected_mode on and no
+	 * requirepass, clients from non-loopback addresses get -DENIED and are
+	 * closed. enable_debug_command is read at start only. */
+	unsigned protected_mode;       /* 0 or 1; 1 by default, as Redis */
+	unsigned enable_debug_command; /* enum kv_protected_action; no */
 };
 
 /* Sets s to the defaults above. */

@@ -551,6 +551,9 @@ static bool run_entry(atoll_ctx *ctx, struct kv_shard *sh, atoll_ref from, uint3
 	return false;
 }
 
+/* The argv a shard keeps between batches (entries). */
+#define ARGV_KEEP 1024u
+
 static bool argv_room(struct kv_shard *sh, size_t n)
 {
 	struct kv_arg *a;
@@ -639,6 +642,14 @@ static bool run_batch(atoll_ctx *ctx, struct kv_shard *sh, atoll_msg *msg)
 		endoff = (uint32_t)(sh->out.len - base);
 		if (!sh->out.oom)
 			memcpy(sh->out.data + sizeof(rh) + 4ull * i, &endoff, 4);
+	}
+	/* A command with many arguments (MSET of 50 000 pairs) grew argv: give
+	 * it back, as the parser does, so a shard keeps only what ordinary
+	 * commands need. */
+	if (sh->argv_cap > ARGV_KEEP) {
+		free(sh->argv);
+		sh->argv = NULL;
+		sh->argv_cap = 0;
 	}
 	sh->core->stats.batches_run++;
 	sh->core->stats.batch_commands += h.count;

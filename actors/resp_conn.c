@@ -27,6 +27,42 @@
 /* The most query-buffer memory an idle connection keeps. */
 #define QB_KEEP (64u * 1024u)
 
+/* Redis 7.0's reply to a client refused by protected mode, word for word
+ * (its "Setup a an" included: clients and scripts match on this text). */
+static const char denied[] =
+	"-DENIED Redis is running in protected mode because protected mode is enabled and no "
+	"password is set for the default user. In this mode connections are only accepted from "
+	"the loopback interface. If you want to connect from external computers to Redis you "
+	"may adopt one of the following solutions: 1) Just disable protected mode sending the "
+	"command 'CONFIG SET protected-mode no' from the loopback interface by connecting to "
+	"Redis from the same host the server is running, however MAKE SURE Redis is not "
+	"publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change "
+	"permanent. 2) Alternatively you can just disable the protected mode by editing the "
+	"Redis configuration file, and setting the protected mode option to 'no', and then "
+	"restarting the server. 3) If you started the server manually just for testing, restart "
+	"it with the '--protected-mode no' option. 4) Setup a an authentication password for "
+	"the default user. NOTE: You only need to do one of the above things in order for the "
+	"server to start accepting connections from the outside.\r\n";
+
+/* A loopback peer: 127.0.0.0/8, ::1, or 127.x mapped into IPv6. Redis
+ * compares the text with "127.0.0.1" and "::1" only; the whole of
+ * 127.0.0.0/8 is the loopback network on Linux, so it counts here. */
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127);
+	}
+	return false;
+}
+
 /* --- input -------------------------------------------------------------- */
 
 /* Redis's message: the name cut at 128 bytes, then the arguments quoted
@@ -211,6 +247,13 @@ static void route_all(struct conn *c, const struct kv_command *cmd, int argc,
 	conn_to_all(c, combine, kv_command_index(cmd), argc, argv, 0, NULL);
 }
 
+static bool debug_allowed(const struct conn *c)
+{
+	unsigned allow = c->core->settings.enable_debug_command;
+
+	return allow == KV_ALLOW_YES || (allow == KV_ALLOW_LOCAL && c->local_peer);
+}
+
 static void dispatch(struct conn *c, int argc, const struct kv_arg *argv)
 {
 	const struct kv_command *cmd = kv_command_find(argv[0].p, argv[0].len);
@@ -229,6 +272,15 @@ static void dispatch(struct conn *c, int argc, const struct kv_arg *argv)
 		snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command",
 			 cmd->name);
 		conn_error(c, msg);
+		return;
+	}
+	/* Then DEBUG's enable-debug-command, before authentication too. */
+	if (strcmp(cmd->name, "debug") == 0 && !debug_allowed(c)) {
+		conn_error(c,
+			   "ERR DEBUG command not allowed. If the enable-debug-command option is "
+			   "set to \"local\", you can run it from a local connection, otherwise "
+			   "you need to set this option in the configuration file, and then "
+			   "restart the server.");
 		return;
 	}
 	if (!conn_authed(c) && !(cmd->flags & KV_CMD_NOAUTH)) {
@@ -342,7 +394,14 @@ static bool keep_input(struct conn *c, const char *data, size_t len)
 
 		while (cap < need)
 			cap *= 2;
-		if (hint > cap && hint <= c->core->settings.client_query_buffer_limit)
+		/* The parser knows how long the command will be: grow to that
+		 * at once, but only once half of it has come. A length is only
+		 * a claim: honoured at once, "$536870912" and a few bytes from
+		 * each of many clients would reserve 512 MiB apiece. So what a
+		 * client makes the server hold stays within twice what it sent,
+		 * and a big value is still copied O(1) times per byte. */
+		if (hint > cap && hint <= c->core->settings.client_query_buffer_limit &&
+		    hint / 2 <= need)
 			cap = hint;
 		q = realloc(c->qb, cap);
 		if (q == NULL)
@@ -494,6 +553,7 @@ static int on_open(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, const
 		int port = 0;
 
 		sl = sizeof(ss);
+		ss.ss_family = AF_UNSPEC;
 		if ((side == 0 ? getpeername(c->client.fd, (struct sockaddr *)&ss, &sl)
 			       : getsockname(c->client.fd, (struct sockaddr *)&ss, &sl)) == 0) {
 			if (ss.ss_family == AF_INET) {
@@ -509,6 +569,8 @@ static int on_open(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, const
 			}
 		}
 		snprintf(dst, sizeof(c->client.addr), "%s:%d", host, port);
+		if (side == 0)
+			c->local_peer = is_loopback(&ss);
 	}
 	/* Linked first, so that close (which runs even when open fails)
 	 * always finds it. */
@@ -531,6 +593,14 @@ static int on_open(atoll_ctx *ctx, struct atoll_tcp_conn *tc, void *state, const
 		c->core->stats.rejected++;
 		(void)atoll_tcp_conn_write(ctx, tc, full, sizeof(full) - 1);
 		return -EUSERS;
+	}
+	/* Protected mode, as Redis: no password and a client from outside the
+	 * host. A bind to 127.0.0.1 never sees one; a public bind does. */
+	if (c->core->settings.protected_mode && c->core->settings.requirepass[0] == '\0' &&
+	    !c->local_peer) {
+		c->core->stats.rejected++;
+		(void)atoll_tcp_conn_write(ctx, tc, denied, sizeof(denied) - 1);
+		return -EACCES;
 	}
 	return 0;
 }

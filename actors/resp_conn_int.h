@@ -98,6 +98,7 @@ struct conn {
 	bool ended;          /* tcp_conn's close ran */
 	bool counted;        /* included in srv->clients */
 	bool drop;           /* over the output limit: reset at the next flush */
+	bool local_peer;     /* connected from a loopback address */
 	struct rb *hold_rb;  /* conn_block's rb and slot */
 	uint32_t hold_slot;
 	int32_t imm_slot; /* conn_reply_begin's slot in cur, or -1 */

@@ -156,7 +156,9 @@ extern const struct atoll_actor_type atoll_tcp_listener_type;
  * 0 with *port (if not NULL) the port listened on, or the first listener's
  * error (-EADDRINUSE, -EACCES, -EINVAL, -ETIMEDOUT, ...) with *failed_core
  * (if not NULL) the reactor it came from; listeners already started keep
- * running (stopping the runtime stops them).
+ * running (stopping the runtime stops them). When the runtime is stopped
+ * meanwhile (a signal), returns -ECANCELED once its reactor threads have
+ * exited (it calls atoll_runtime_wait; calling that again is harmless).
  */
 int atoll_tcp_listener_start_all(atoll_runtime *rt, const struct atoll_tcp_listener_args *args,
 				 unsigned timeout_ms, uint16_t *port, unsigned *failed_core);

@@ -155,7 +155,16 @@ static int start_one(atoll_runtime *rt, unsigned core, const struct atoll_tcp_li
 			break;
 		}
 	}
-	if (err < 0) {
+	if (err < 0 && errno == ECANCELED) {
+		/* The runtime is stopping: a starter whose spawn it dropped never
+		 * runs, not even its stop hook, and would never drop its ref.
+		 * Once the reactor threads have exited nothing else can touch
+		 * the block: drop that ref here unless the starter posted. */
+		atoll_runtime_wait(rt);
+		if (sem_trywait(&b->done) < 0)
+			block_drop(b);
+		err = -ECANCELED;
+	} else if (err < 0) {
 		err = -errno; /* -ETIMEDOUT: the starter drops its own ref later */
 	} else {
 		err = b->err;

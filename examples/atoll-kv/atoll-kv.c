@@ -62,6 +62,13 @@ static void usage(FILE *out)
 		"                          0.0.0.0 or :: to listen on every interface)\n"
 		"  -r, --reactors N        reactors, i.e. shards (default: one per CPU)\n"
 		"  -a, --requirepass PW    clients must AUTH with this password\n"
+		"      --protected-mode yes|no\n"
+		"                          with no requirepass, refuse (-DENIED) clients\n"
+		"                          that connect from a non-loopback address\n"
+		"                          (default yes, as Redis)\n"
+		"      --enable-debug-command no|yes|local\n"
+		"                          who may run DEBUG: nobody (the default, as\n"
+		"                          Redis 7), everyone, or loopback clients only\n"
 		"  -m, --maxclients N      most clients connected at once (default 10000)\n"
 		"  -c, --config FILE       read settings from FILE (redis.conf style:\n"
 		"                          one \"name value\" per line, # comments)\n"
@@ -90,7 +97,8 @@ static void usage(FILE *out)
 		"Settings in a config file: port, bind, reactors, requirepass, maxclients,\n"
 		"proto-max-bulk-len, client-query-buffer-limit, client-output-buffer-limit,\n"
 		"hz, idle-spin-us, dir, appendonly, appendfsync, auto-aof-rewrite-percentage,\n"
-		"auto-aof-rewrite-min-size, maxmemory, maxmemory-policy, maxmemory-samples.\n"
+		"auto-aof-rewrite-min-size, maxmemory, maxmemory-policy, maxmemory-samples,\n"
+		"protected-mode, enable-debug-command.\n"
 		"Flags given on the command line win over the file.\n",
 		DEFAULT_PORT, DEFAULT_BIND);
 }
@@ -212,6 +220,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "appendfsync", required_argument, NULL, 'F' },
 		{ "maxmemory", required_argument, NULL, 'M' },
 		{ "maxmemory-policy", required_argument, NULL, 'P' },
+		{ "protected-mode", required_argument, NULL, 'G' },
+		{ "enable-debug-command", required_argument, NULL, 'D' },
 		{ "repair", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -265,6 +275,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'P':
 			name = "maxmemory-policy";
+			break;
+		case 'G':
+			name = "protected-mode";
+			break;
+		case 'D':
+			name = "enable-debug-command";
 			break;
 		case 'R':
 			o->repair = true;

@@ -188,7 +188,8 @@ atoll_runtime *atoll_runtime_of(atoll_ctx *ctx);
 
 /*
  * Waits until the runtime has stopped and all reactor threads have exited.
- * Returns 0. Call from a non-reactor thread, once.
+ * Returns 0 (at once when it has returned before). Call from a non-reactor
+ * thread.
  */
 int atoll_runtime_wait(atoll_runtime *rt);
 

@@ -423,6 +423,8 @@ static const char *const settable[] = {
 	"maxmemory",
 	"maxmemory-policy",
 	"maxmemory-samples",
+	"protected-mode",
+	"enable-debug-command", /* from flags and the file only, as appendonly */
 };
 
 static bool is_settable(const char *name)
@@ -491,6 +493,25 @@ static void settings_set_enums(void **state)
 	assert_int_equal(s.appendonly, 1);
 	assert_true(kv_config_startup_only("APPENDONLY", 10));
 	assert_false(kv_config_startup_only("appendfsync", 11));
+	/* Booleans answer as Redis's do; enable-debug-command is Redis 7's
+	 * three-way "protected action". */
+	assert_int_equal(s.protected_mode, 1);
+	assert_int_equal(set(&s, "protected-mode", "NO", err, sizeof(err)), 0);
+	assert_int_equal(s.protected_mode, 0);
+	expect_refused(&s, "protected-mode", "maybe", -EINVAL,
+		       "ERR CONFIG SET failed (possibly related to argument 'protected-mode') - "
+		       "argument must be 'yes' or 'no'");
+	assert_int_equal(s.enable_debug_command, KV_ALLOW_NO);
+	assert_int_equal(set(&s, "enable-debug-command", "local", err, sizeof(err)), 0);
+	assert_int_equal(s.enable_debug_command, KV_ALLOW_LOCAL);
+	assert_int_equal(set(&s, "enable-debug-command", "yes", err, sizeof(err)), 0);
+	assert_int_equal(s.enable_debug_command, KV_ALLOW_YES);
+	expect_refused(&s, "enable-debug-command", "sometimes", -EINVAL,
+		       "ERR CONFIG SET failed (possibly related to argument "
+		       "'enable-debug-command') - argument(s) must be one of the following: no, "
+		       "yes, local");
+	assert_true(kv_config_startup_only("enable-debug-command", 20));
+	assert_false(kv_config_startup_only("protected-mode", 14));
 }
 
 /* Finds a listed setting by name; fails the test when it is missing. */
@@ -556,7 +577,8 @@ static void config_values_come_from_the_server_and_the_settings(void **state)
 	expect_config(&srv, &s, "maxmemory", "0");
 	expect_config(&srv, &s, "maxmemory-policy", "noeviction");
 	expect_config(&srv, &s, "io-threads", "1");
-	expect_config(&srv, &s, "protected-mode", "no");
+	expect_config(&srv, &s, "protected-mode", "yes");
+	expect_config(&srv, &s, "enable-debug-command", "no");
 	expect_config(&srv, &s, "tcp-keepalive", "0");
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	expect_config(&srv, &s, "dir", cwd);

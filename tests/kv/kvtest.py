@@ -19,7 +19,7 @@ redis-server missing). Run as a script, kvtest.py runs every test_*.py here
 with the same arguments and sums them up:
 
     /usr/bin/python3 tests/kv/kvtest.py --redis
-    /usr/bin/python3 tests/kv/kvtest.py --server-cmd "build/bin/atoll-kv --port {port} --reactors 4"
+    /usr/bin/python3 tests/kv/kvtest.py --server-cmd "build/bin/atoll-kv --port {port} --reactors 4 --enable-debug-command local"
     /usr/bin/python3 tests/kv/test_strings.py --redis -k incr
 """
 import argparse
@@ -70,6 +70,13 @@ DIFFERENCES = {
     "sigterm-exit": (
         "atoll", "atoll-kv must exit 0 on SIGTERM; redis-server's exit status is "
         "only printed"),
+    "multibulk-count-limit": (
+        "atoll", "atoll-kv refuses a multibulk count over 1048576 (Redis's limit before "
+        "7.0) at once; Redis 7.0 accepts counts up to INT_MAX and waits for the arguments"),
+    "big-arg-prealloc": (
+        "atoll", "Redis 7.0 reserves a big argument's declared length (up to 512 MiB) as "
+        "soon as its $<len> line comes; atoll-kv grows to it only once half has come, so "
+        "clients that announce and never send hold little memory"),
     "object-encoding-thresholds": (
         "redis", "Redis answers embstr up to 44 bytes and raw above or after "
         "APPEND/SETRANGE; atoll-kv only promises one of int/embstr/raw, int for "
@@ -288,8 +295,8 @@ class Conn:
     """A raw client socket, for exact reply bytes. Every call is bounded by
     the socket timeout."""
 
-    def __init__(self, port, timeout=TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=TIMEOUT, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.settimeout(timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
@@ -537,9 +544,11 @@ class Server:
 
     # clients
 
-    def conn(self, timeout=TIMEOUT):
-        """A raw RESP connection (closed at the end of the test)."""
-        c = Conn(self.port, timeout)
+    def conn(self, timeout=TIMEOUT, host="127.0.0.1"):
+        """A raw RESP connection (closed at the end of the test); host: the
+        address to connect to (a server bound to 0.0.0.0 is reachable on the
+        host's own non-loopback addresses too)."""
+        c = Conn(self.port, timeout, host)
         self._clients.append(c)
         return c
 
