@@ -5,10 +5,12 @@
 #include <stddef.h>
 
 #include "atoll.h"
+#include "ticker.h"
 
 /* Every library type that can be started from a topology, in the order
  * `atoll list` shows them. */
 static const struct atoll_type_info *const builtin[] = {
+	&atoll_ticker_info,
 	NULL,
 };
 
