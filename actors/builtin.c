@@ -5,13 +5,15 @@
 #include <stddef.h>
 
 #include "atoll.h"
+#include "generator.h"
+#include "parser.h"
+#include "aggregator.h"
 #include "ticker.h"
 
 /* Every library type that can be started from a topology, in the order
  * `atoll list` shows them. */
 static const struct atoll_type_info *const builtin[] = {
-	&atoll_ticker_info,
-	NULL,
+	&atoll_ticker_info, &atoll_generator_info, &atoll_parser_info, &atoll_aggregator_info, NULL,
 };
 
 int atoll_catalog_add_builtin(struct atoll_catalog *c)
