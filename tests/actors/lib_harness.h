@@ -64,6 +64,7 @@ struct collected {
 	_Atomic uint64_t last_type;
 	_Atomic uint64_t core; /* where it received */
 	_Atomic uint64_t bytes;
+	_Atomic uint64_t first_data_ptr;    /* msg->data of the first DATA */
 	char **records;                     /* COLLECT_MAX NUL-terminated copies */
 	uint64_t *stamps;                   /* atoll_now_ns() at each arrival */
 	_Atomic uint64_t dropped_from_list; /* records beyond COLLECT_MAX */
@@ -108,6 +109,8 @@ static inline void collector_receive(atoll_ctx *ctx, void *state, atoll_msg *msg
 	if (msg->type == ATOLL_LIB_DATA) {
 		uint64_t n = atomic_load(&c->data);
 
+		if (n == 0)
+			atomic_store(&c->first_data_ptr, (uint64_t)(uintptr_t)msg->data);
 		if (n < COLLECT_MAX) {
 			char *r = malloc(msg->len + 1u);
 
@@ -137,6 +140,35 @@ static const struct atoll_actor_type collector_type = {
 	.init = collector_init,
 	.receive = collector_receive,
 };
+
+/* A message whose attached buffer (a copy of text) counts its release in
+ * *released. */
+struct counted_buf {
+	_Atomic uint64_t *released;
+	char text[];
+};
+
+static inline void counted_release(atoll_msg *msg)
+{
+	struct counted_buf *b = (struct counted_buf *)((char *)msg->data - sizeof(*b));
+
+	atomic_fetch_add(b->released, 1);
+	free(b);
+}
+
+static inline atoll_msg *counted_msg(uint32_t type, const char *text, _Atomic uint64_t *released)
+{
+	size_t len = strlen(text);
+	struct counted_buf *b = malloc(sizeof(*b) + len + 1);
+	atoll_msg *m = atoll_msg_new(type, 0);
+
+	assert_non_null(b);
+	assert_non_null(m);
+	b->released = released;
+	memcpy(b->text, text, len + 1);
+	atoll_msg_attach(m, b->text, (uint32_t)len, (uint32_t)len + 1, counted_release);
+	return m;
+}
 
 /* --- the asker -------------------------------------------------------- */
 
