@@ -8,7 +8,9 @@
 #include "generator.h"
 #include "parser.h"
 #include "aggregator.h"
+#include "router.h"
 #include "ticker.h"
+#include "topic.h"
 
 /* Every library type that can be started from a topology, in the order
  * `atoll list` shows them. */
