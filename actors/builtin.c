@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "atoll.h"
+#include "counter.h"
 #include "file_sink.h"
 #include "generator.h"
 #include "parser.h"
