@@ -8,6 +8,7 @@
 #include "counter.h"
 #include "file_sink.h"
 #include "generator.h"
+#include "logger.h"
 #include "parser.h"
 #include "aggregator.h"
 #include "router.h"
