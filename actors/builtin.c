@@ -5,12 +5,12 @@
 #include <stddef.h>
 
 #include "atoll.h"
+#include "aggregator.h"
 #include "counter.h"
 #include "file_sink.h"
 #include "generator.h"
 #include "logger.h"
 #include "parser.h"
-#include "aggregator.h"
 #include "router.h"
 #include "ticker.h"
 #include "topic.h"
@@ -18,7 +18,16 @@
 /* Every library type that can be started from a topology, in the order
  * `atoll list` shows them. */
 static const struct atoll_type_info *const builtin[] = {
-	&atoll_ticker_info, &atoll_generator_info, &atoll_parser_info, &atoll_aggregator_info, NULL,
+	&atoll_ticker_info,     /* periodic messages */
+	&atoll_generator_info,  /* load source */
+	&atoll_parser_info,     /* pipeline stage */
+	&atoll_aggregator_info, /* batching stage */
+	&atoll_file_sink_info,  /* records to a file */
+	&atoll_router_info,     /* one member of a group */
+	&atoll_topic_info,      /* pub-sub */
+	&atoll_counter_info,    /* stats sink */
+	&atoll_logger_info,     /* log lines */
+	NULL,
 };
 
 int atoll_catalog_add_builtin(struct atoll_catalog *c)

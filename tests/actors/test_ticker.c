@@ -100,13 +100,21 @@ static void runtime_message_type_is_refused(void **st)
 	atoll_params_free(p);
 }
 
-static void builtin_catalog_lists_it(void **st)
+/* The whole library is in the built-in catalog, under its topology names. */
+static void builtin_catalog_lists_the_library(void **st)
 {
+	static const char *const names[] = {
+		"ticker", "generator", "parser",  "aggregator", "file-sink",
+		"router", "topic",     "counter", "logger",
+	};
 	struct atoll_catalog *c = atoll_catalog_new();
 
 	(void)st;
 	assert_int_equal(atoll_catalog_add_builtin(c), 0);
 	assert_ptr_equal(atoll_catalog_find(c, "ticker"), &atoll_ticker_info);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (atoll_catalog_find(c, names[i]) == NULL)
+			fail_msg("'%s' is not in the built-in catalog", names[i]);
 	atoll_catalog_free(c);
 }
 
@@ -118,7 +126,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(count_zero_ticks_until_stopped, reset,
 						destroy_leftovers),
 		cmocka_unit_test(runtime_message_type_is_refused),
-		cmocka_unit_test(builtin_catalog_lists_it),
+		cmocka_unit_test(builtin_catalog_lists_the_library),
 	};
 
 	require_io_uring_or_skip();
