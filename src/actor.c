@@ -162,7 +162,10 @@ int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const 
 	ATOLL__STAT_INC(r, spawned);
 	if (a->flags & ATOLL__ACTOR_STOPPING)
 		atoll__actor_finish_stop(r, a);
-	else if (a->mbox_head != NULL)
+	else if (a->mbox_head != NULL && !(a->flags & ATOLL__ACTOR_SCHEDULED))
+		/* Messages queued before init: scheduled now. A message init sent
+		 * to the actor itself has scheduled it already, and scheduling it
+		 * twice would link it into the run queue twice. */
 		atoll__reactor_schedule(r, a);
 	return 0;
 }

@@ -46,7 +46,9 @@
 	X("kv.scale", "atoll-kv server-side scaling: 1 reactor on 1 CPU vs K on K CPUs",           \
 	  bench_kv_scale)                                                                          \
 	X("kv.aof", "kv with the append-only log on, at appendfsync always, everysec and no",      \
-	  bench_kv_aof)
+	  bench_kv_aof)                                                                            \
+	X("topic.fanout", "topic actor: shared payload to S subscribers vs a copy each",           \
+	  bench_topic_fanout)
 
 #define BENCH_DECLARE(name, description, function) int function(int argc, char **argv);
 BENCH_REGISTRY(BENCH_DECLARE)
