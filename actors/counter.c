@@ -33,9 +33,10 @@ static int counter_init(atoll_ctx *ctx, void *state, const void *arg)
 	const char *group = atoll_params_group_name(p);
 	uint64_t report = (uint64_t)atoll_params_int(p, "report");
 
-	/* " NAME" in its lines when it belongs to a named group. */
+	/* " NAME.I (core C)" in its lines when it belongs to a named group. */
 	if (group != NULL && group[0] != '\0')
-		snprintf(c->name, sizeof(c->name), " %s", group);
+		snprintf(c->name, sizeof(c->name), " %s.%u (core %u)", group, atoll_params_index(p),
+			 atoll_core(ctx));
 	c->ends = (uint64_t)atoll_params_int(p, "ends");
 	c->stop_at_end = atoll_params_bool(p, "stop_at_end");
 	if (report != 0) {

@@ -98,6 +98,49 @@ def self_stopping(atoll, ini, reactors, sets, pattern):
     expect(out, pattern)
 
 
+def check_pipeline(atoll, ini, reactors):
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "out.txt")
+        args = ["--duration", "60s", "--stats=200ms", "--set", f"sink.path={path}"]
+        if reactors:
+            args += ["--reactors", str(reactors)]
+        out, err = Run(atoll, ini, args, 90).finish()
+        expect(out, r"^file-sink: 1000000 records, \d+ bytes to ")
+        expect(err, r"ring_full [1-9]")  # the generator met backpressure
+        # Two parsers share the records (the generator deals round-robin:
+        # even to one, odd to the other), so the file interleaves two
+        # streams, each in order; together they hold every record once.
+        last = {0: -2, 1: -1}
+        count = 0
+        with open(path) as f:
+            for line in f:
+                n, v = map(int, line.rstrip("\n").split(","))
+                # The generator's value function (actors/generator.h).
+                want = ((n + 1) * 0x9E3779B97F4A7C15 % 2**64 >> 32) % 1000000
+                if v != want:
+                    fail(f"record {n}: value {v}, want {want}")
+                if n != last[n % 2] + 2:
+                    fail(f"record {n} after {last[n % 2]} from the same parser")
+                last[n % 2] = n
+                count += 1
+        if count != 1000000 or last != {0: 999998, 1: 999999}:
+            fail(f"{count} lines (last {last}), want 1000000")
+    print("pipeline: 1000000 lines, each parser's in order, values right")
+
+
+def check_pubsub(atoll, ini, reactors):
+    args = ["--duration", "3s"]
+    if reactors:
+        args += ["--reactors", str(reactors)]
+    out, _ = Run(atoll, ini, args, 30).finish()
+    n = reactors or len(os.sched_getaffinity(0))
+    got = re.findall(r"^counter readers\.(\d+) \(core (\d+)\): 100001 messages", out, re.M)
+    if sorted(int(i) for i, _ in got) != list(range(n)):
+        fail(f"want a subscriber on each of {n} cores with 100000 records + END, got {got}")
+    print(f"pubsub: {n} subscribers got every record")
+
+
 def check_echo(atoll, ini, reactors):
     port = free_port()
     args = ["--duration", "30s", "--set", f"echo.port={port}"]
@@ -195,6 +238,10 @@ def main():
     elif name == "fanout":
         self_stopping(atoll, ini, reactors, [],
                       r"^fanout: 1000 tasks over \d+ workers on \d+ cores, 10000000 numbers, sum ok ")
+    elif name == "pipeline":
+        check_pipeline(atoll, ini, reactors)
+    elif name == "pubsub":
+        check_pubsub(atoll, ini, reactors)
     elif name == "echo":
         check_echo(atoll, ini, reactors)
     elif name == "chat":
