@@ -255,9 +255,14 @@ static void list_type(const struct atoll_type_info *info, const char *origin)
 			char range[64] = "";
 			char def[80];
 
-			if (s->min != 0 || s->max != 0)
-				snprintf(range, sizeof(range), " [%" PRId64 "..%" PRId64 "]",
-					 s->min, s->max);
+			/* Durations are in ns; max 0 means no upper bound. */
+			const char *unit = s->kind == ATOLL_PARAM_DURATION ? " ns" : "";
+
+			if (s->max != 0)
+				snprintf(range, sizeof(range), " [%" PRId64 "..%" PRId64 "%s]",
+					 s->min, s->max, unit);
+			else if (s->min != 0)
+				snprintf(range, sizeof(range), " [%" PRId64 "%s..]", s->min, unit);
 			if (s->def == NULL)
 				snprintf(def, sizeof(def), "required");
 			else if (s->def[0] == '\0')
