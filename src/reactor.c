@@ -249,6 +249,9 @@ static void run_actors(struct atoll_ctx *r)
 			r->run_tail = NULL;
 		atoll__actor_run(r, a, &budget);
 	}
+	/* Overload shows in stats: published once per loop, not per message. */
+	atomic_store_explicit(&r->stats.queued, r->queued, memory_order_relaxed);
+	atomic_store_explicit(&r->stats.queued_max, r->queued_max, memory_order_relaxed);
 }
 
 /* --- phase 3: outbound --------------------------------------------------- */
@@ -576,6 +579,9 @@ static void reactor_shutdown(struct atoll_ctx *r, bool started)
 	}
 	atomic_store_explicit(&r->stats.overflow, 0, memory_order_relaxed);
 	atoll__timers_destroy(&r->timers);
+	atoll__asks_destroy(&r->asks);
+	r->queued = 0;
+	atomic_store_explicit(&r->stats.queued, 0, memory_order_relaxed);
 
 	pthread_mutex_lock(&rt->wake_lock);
 	r->eventfd_closed = true;

@@ -475,6 +475,13 @@ int atoll_runtime_stats(const atoll_runtime *rt, unsigned core, struct atoll_sta
 	COPY(io_inflight);
 	COPY(bufs_out);
 	COPY(enobufs);
+	COPY(queued);
+	COPY(queued_max);
+	COPY(mailbox_dropped);
+	COPY(mailbox_rejected);
+	COPY(failures);
+	COPY(restarts);
+	COPY(ask_timeouts);
 #undef COPY
 	return 0;
 }
@@ -545,6 +552,14 @@ int atoll_runtime_send(atoll_runtime *rt, atoll_ref to, atoll_msg *msg)
 int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, const void *arg,
 			int where, atoll_ref *ref)
 {
+	return atoll_runtime_spawn_opts(rt, type, arg, where, NULL, ref);
+}
+
+int atoll_runtime_spawn_opts(atoll_runtime *rt, const struct atoll_actor_type *type,
+			     const void *arg, int where, const struct atoll_spawn_opts *opts,
+			     atoll_ref *ref)
+{
+	static const struct atoll_spawn_opts none;
 	struct atoll_ctx *target;
 	struct atoll__actor *a;
 	struct atoll__spawn *sp;
@@ -555,8 +570,10 @@ int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, 
 
 	if (ref == NULL)
 		ref = &ignored; /* The caller does not need the ref. */
+	if (opts == NULL)
+		opts = &none;
 	if (rt == NULL || type == NULL || type->receive == NULL || where < 0 ||
-	    (unsigned)where >= rt->n)
+	    (unsigned)where >= rt->n || opts->flags != 0 || opts->monitor != NULL)
 		return -EINVAL;
 	target = rt->reactors[where];
 	msg = atoll_msg_new(ATOLL_MSG_SPAWN, sizeof(*sp));
@@ -565,6 +582,12 @@ int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, 
 		atoll_msg_free(msg);
 		atoll__free(a);
 		return -ENOMEM;
+	}
+	err = atoll__mailbox_setup(a, opts);
+	if (err < 0) {
+		atoll_msg_free(msg);
+		atoll__free(a);
+		return err;
 	}
 	err = atoll__table_reserve(&target->table, &a->ref);
 	if (err < 0) {
@@ -577,6 +600,8 @@ int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, 
 	sp->arg = arg;
 	msg->release = atoll__actor_free_pending;
 	msg->to = a->ref;
+	atoll__table_set_rejects(&target->table, a->ref,
+				 a->mbox_limit != 0 && a->overflow == ATOLL_OVERFLOW_REJECT);
 	atoll__table_publish(&target->table, a->ref, a);
 	*ref = a->ref;
 	err = atoll__ext_push(target, msg);
