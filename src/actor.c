@@ -385,7 +385,9 @@ int atoll_reply(atoll_ctx *ctx, const atoll_msg *request, atoll_msg *reply)
 		atoll__dead_letter(ctx, reply);
 		return -ESRCH;
 	}
+	/* Read before writing: reply may be request itself. */
 	uint32_t asked = request->flags & ATOLL__MSGF_ASKED;
+	atoll_ref to = request->reply_to;
 
 	reply->corr = request->corr;
 	reply->reply_to = atoll_self(ctx);
@@ -394,7 +396,7 @@ int atoll_reply(atoll_ctx *ctx, const atoll_msg *request, atoll_msg *reply)
 	reply->flags &= ~ATOLL__MSGF_ASKED;
 	if (asked)
 		reply->flags |= ATOLL__MSGF_ANSWER;
-	return atoll_send(ctx, request->reply_to, reply);
+	return atoll_send(ctx, to, reply);
 }
 
 void atoll_msg_keep(atoll_ctx *ctx, atoll_msg *msg)
