@@ -229,9 +229,12 @@ static int deliver_special(struct atoll_ctx *r, struct atoll__actor *a, atoll_ms
 		atoll__fail_deliver(r, a, msg);
 		return ATOLL_SENT;
 	}
-	if ((msg->type == ATOLL_MSG_TIMEOUT || (msg->flags & ATOLL__MSGF_ANSWER)) &&
-	    !atoll__ask_deliver(r, a, msg))
-		return ATOLL_SENT;
+	if (msg->type == ATOLL_MSG_TIMEOUT || (msg->flags & ATOLL__MSGF_ANSWER)) {
+		if (!atoll__ask_deliver(r, a, msg))
+			return ATOLL_SENT;
+		/* The one answer of a timed ask: DROP_OLDEST must not take it. */
+		msg->flags |= ATOLL__MSGF_EXEMPT;
+	}
 	if (a == NULL) {
 		atoll__dead_letter(r, msg);
 		return -ESRCH;

@@ -13,8 +13,7 @@
 /* Whether m may be dropped by DROP_OLDEST. */
 static bool droppable(const atoll_msg *m)
 {
-	return m->type >= ATOLL_MSG_USER && !(m->flags & ATOLL__MSGF_EXEMPT) &&
-	       !(m->flags & ATOLL__MSGF_ANSWER);
+	return m->type >= ATOLL_MSG_USER && !(m->flags & ATOLL__MSGF_EXEMPT);
 }
 
 /* Removes and frees the oldest droppable message. Returns whether one was. */

@@ -24,9 +24,9 @@
 #define ATOLL__POOL_PAYLOAD 16u
 #define ATOLL__POOL_MAX 8192u
 #define ATOLL__MSGF_POOLED 1u
-/* A message the runtime delivers that no mailbox limit may refuse: I/O
- * completions (cleared when the actor receives it, so a forwarded one is
- * ordinary). */
+/* A message no mailbox limit may refuse or drop: I/O completions, and the
+ * answer of a timed ask once it is in the mailbox (cleared when the actor
+ * receives it, so a forwarded one is ordinary). */
 #define ATOLL__MSGF_EXEMPT 4u /* (2 is ATOLL_MSGF_IO, atoll/io.h) */
 /* The request of an atoll_ask_timeout: atoll_reply marks its reply. */
 #define ATOLL__MSGF_ASKED 8u
