@@ -67,7 +67,6 @@ static void drop_mailbox(struct atoll_ctx *r, struct atoll__actor *a)
 {
 	atoll_msg *m = a->mbox_head;
 
-	r->queued -= a->mbox_len;
 	a->mbox_len = 0;
 	while (m != NULL) {
 		atoll_msg *next = m->next;
@@ -184,7 +183,6 @@ void atoll__actor_run(struct atoll_ctx *r, struct atoll__actor *a, int *budget)
 		if (a->mbox_head == NULL)
 			a->mbox_tail = NULL;
 		a->mbox_len--;
-		r->queued--;
 		m->flags &= ~ATOLL__MSGF_EXEMPT;
 		if (m->type == ATOLL_MSG_STOP) {
 			atoll_msg_free(m);

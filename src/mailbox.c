@@ -17,7 +17,7 @@ static bool droppable(const atoll_msg *m)
 }
 
 /* Removes and frees the oldest droppable message. Returns whether one was. */
-static bool drop_oldest(struct atoll_ctx *r, struct atoll__actor *a)
+static bool drop_oldest(struct atoll__actor *a)
 {
 	atoll_msg *prev = NULL;
 
@@ -31,7 +31,6 @@ static bool drop_oldest(struct atoll_ctx *r, struct atoll__actor *a)
 		if (a->mbox_tail == m)
 			a->mbox_tail = prev;
 		a->mbox_len--;
-		r->queued--;
 		atoll_msg_free(m);
 		return true;
 	}
@@ -42,7 +41,7 @@ int atoll__mailbox_overflow(struct atoll_ctx *r, struct atoll__actor *a, atoll_m
 {
 	switch (a->overflow) {
 	case ATOLL_OVERFLOW_DROP_OLDEST:
-		if (drop_oldest(r, a)) {
+		if (drop_oldest(a)) {
 			ATOLL__STAT_INC(r, mailbox_dropped);
 			atoll__mailbox_push(r, a, msg);
 			return ATOLL_SENT;

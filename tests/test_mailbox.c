@@ -183,8 +183,6 @@ static void drop_newest_keeps_the_first_messages(void **state)
 	assert_int_equal(atomic_load(&sink_seen.first), 1);
 	assert_int_equal(atomic_load(&sink_seen.last), LIMIT);
 	assert_int_equal(atomic_load(&src_seen.send_ok), FLOOD);
-	assert_true(read_stats(rt, 1).queued_max >= LIMIT);
-	assert_stat_eventually(rt, 1, queued, 0);
 	destroy_runtime(rt);
 	assert_int_equal(atomic_load(&sink_seen.values), LIMIT);
 	assert_no_check_failures();
@@ -287,9 +285,28 @@ static void system_messages_enter_a_full_mailbox(void **state)
 	assert_wait_u64(&sink_seen.downs, 1, WAIT_LIMIT_NS);
 	struct atoll_stats s = read_stats(rt, 1);
 	assert_true(s.mailbox_dropped >= 100);
-	assert_true(s.queued_max > 100); /* past the limit: system messages */
 	destroy_runtime(rt);
 	assert_int_equal(atomic_load(&sink_seen.timeouts), 1);
+	assert_no_check_failures();
+}
+
+/* 200 000 messages queued at once on one core take hundreds of loops to
+ * drain: stats.queued sees them, then returns to 0. */
+static void queued_shows_waiting_messages_then_returns_to_zero(void **state)
+{
+	atoll_runtime *rt = start_reactors(2);
+	atoll_ref sink = spawn_on(rt, &sink_type, NULL, 1);
+	atoll_ref src = spawn_on(rt, &source_type, NULL, 1);
+	struct flood f = { sink, 200000 };
+
+	(void)state;
+	send_from_outside(rt, src, MSG_FLOOD, &f, sizeof(f));
+	assert_wait_u64(&sink_seen.values, f.n, WAIT_LIMIT_NS);
+	struct atoll_stats s = read_stats(rt, 1);
+	printf("# queued_max %llu\n", (unsigned long long)s.queued_max);
+	assert_true(s.queued_max > 0 && s.queued_max <= f.n);
+	assert_stat_eventually(rt, 1, queued, 0);
+	destroy_runtime(rt);
 	assert_no_check_failures();
 }
 
@@ -327,6 +344,8 @@ int main(void)
 			destroy_leftovers),
 		cmocka_unit_test_setup_teardown(system_messages_enter_a_full_mailbox, setup,
 						destroy_leftovers),
+		cmocka_unit_test_setup_teardown(queued_shows_waiting_messages_then_returns_to_zero,
+						setup, destroy_leftovers),
 		cmocka_unit_test_setup_teardown(bad_overflow_policy_is_refused, setup,
 						destroy_leftovers),
 	};
