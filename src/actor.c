@@ -110,6 +110,26 @@ void atoll__reactor_schedule(struct atoll_ctx *r, struct atoll__actor *a)
 	r->run_tail = a;
 }
 
+/* Takes a off the run queue (rare: an actor that sent itself a message from
+ * init, then did not start or stopped at once). */
+static void unschedule(struct atoll_ctx *r, struct atoll__actor *a)
+{
+	struct atoll__actor *prev = NULL;
+
+	for (struct atoll__actor *q = r->run_head; q != NULL; prev = q, q = q->run_next) {
+		if (q != a)
+			continue;
+		if (prev != NULL)
+			prev->run_next = a->run_next;
+		else
+			r->run_head = a->run_next;
+		if (r->run_tail == a)
+			r->run_tail = prev;
+		break;
+	}
+	a->flags &= ~ATOLL__ACTOR_SCHEDULED;
+}
+
 int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const void *arg)
 {
 	struct atoll__actor *prev = r->current;
@@ -128,6 +148,8 @@ int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const 
 	/* atoll_fail in init refuses the start like an error return. */
 	if (err >= 0 && (a->flags & ATOLL__ACTOR_FAILED))
 		err = a->fail_code < 0 ? a->fail_code : -ECANCELED;
+	if ((err < 0 || (a->flags & ATOLL__ACTOR_STOPPING)) && (a->flags & ATOLL__ACTOR_SCHEDULED))
+		unschedule(r, a); /* It is about to be freed. */
 	if (err < 0) {
 		ATOLL__STAT_INC(r, init_failures);
 		ATOLL__STAT_ADD(r, actors_alive, (uint64_t)-1);
@@ -141,9 +163,11 @@ int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const 
 		return err;
 	}
 	ATOLL__STAT_INC(r, spawned);
+	/* A message init sent to the actor itself has scheduled it already:
+	 * scheduling it twice would link it to itself in the run queue. */
 	if (a->flags & ATOLL__ACTOR_STOPPING)
 		atoll__actor_finish_stop(r, a);
-	else if (a->mbox_head != NULL)
+	else if (a->mbox_head != NULL && !(a->flags & ATOLL__ACTOR_SCHEDULED))
 		atoll__reactor_schedule(r, a);
 	return 0;
 }
