@@ -55,6 +55,7 @@ static struct world *world;
 struct node_arg {
 	int idx;
 	int init_error;
+	bool self_msg; /* init sends the node a CMD_VALUE first */
 };
 
 struct spawn_cmd {
@@ -84,6 +85,8 @@ static int node_init(atoll_ctx *ctx, void *state, const void *arg)
 	n->idx = na->idx;
 	atomic_store(&world->refs[n->idx], atoll_self(ctx));
 	atomic_fetch_add(&world->recs[n->idx].inits, 1);
+	if (na->self_msg)
+		CHECK_EQ(atoll_tell(ctx, atoll_self(ctx), CMD_VALUE, &n->idx, sizeof(n->idx)), 0);
 	return na->init_error;
 }
 
@@ -534,6 +537,30 @@ static void init_failure_reaches_monitors_on_any_core(void **state)
 	assert_no_check_failures();
 }
 
+/* An init that messages its own actor schedules it before it has started:
+ * it must run once (not loop on the run queue), and if init then fails it
+ * must leave the run queue before it is freed. */
+static void init_that_messages_itself_runs_once_or_is_freed_safely(void **state)
+{
+	atoll_runtime *rt = start_reactors(2);
+
+	(void)state;
+	node_args[20].self_msg = true;
+	node(rt, 20, 1);
+	assert_wait_u64(&world->recs[20].values, 1, WAIT_LIMIT_NS);
+	node_args[21].self_msg = true;
+	node_args[21].init_error = -EIO;
+	(void)spawn_on(rt, &node_type, &node_args[21], 1);
+	assert_stat_eventually(rt, 1, init_failures, 1);
+	/* The reactor still serves others, and node 20 got exactly one. */
+	node(rt, 22, 1);
+	cmd(rt, 22, CMD_VALUE, NULL, 0);
+	assert_int_equal(atomic_load(&world->recs[20].values), 1);
+	assert_int_equal(atomic_load(&world->recs[21].values), 0);
+	destroy_runtime(rt);
+	assert_no_check_failures();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +580,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(init_failure_reaches_monitors_on_any_core, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			init_that_messages_itself_runs_once_or_is_freed_safely, setup, teardown),
 	};
 
 	require_io_uring_or_skip();
