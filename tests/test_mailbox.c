@@ -13,6 +13,8 @@ enum {
 	MSG_VALUE,                  /* payload: uint64_t */
 	MSG_FILL_SELF,              /* the sink fills its own mailbox */
 	MSG_ASK_NOBODY,
+	MSG_FLOOD_ASK, /* payload: struct flood: flood, then a timed ask */
+	MSG_MARK,
 };
 
 #define LIMIT 4u
@@ -26,6 +28,7 @@ struct flood {
 struct seen {
 	_Atomic uint64_t values, first, last, sum;
 	_Atomic uint64_t downs, timeouts, rejected, rejected_ok, send_ok, send_enobufs, other;
+	_Atomic uint64_t ask_corr, rejected_corr, marks;
 };
 
 static struct seen sink_seen, src_seen;
@@ -106,7 +109,15 @@ static const struct atoll_actor_type sink_type = {
 static void source_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 {
 	(void)state;
-	if (msg->type == MSG_FLOOD) {
+	if (msg->type == MSG_MARK) {
+		atomic_fetch_add(&src_seen.marks, 1);
+		return;
+	}
+	if (msg->type == ATOLL_MSG_TIMEOUT) {
+		atomic_fetch_add(&src_seen.timeouts, 1);
+		return;
+	}
+	if (msg->type == MSG_FLOOD || msg->type == MSG_FLOOD_ASK) {
 		struct flood f;
 
 		memcpy(&f, msg->data, sizeof(f));
@@ -118,6 +129,18 @@ static void source_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 			else if (rc >= 0)
 				atomic_fetch_add(&src_seen.send_ok, 1);
 		}
+		if (msg->type == MSG_FLOOD_ASK) {
+			/* Arrives behind the flood: refused, and the refusal
+			 * is the ask's one answer. */
+			uint64_t v = 0, corr = 0;
+			atoll_msg *q = atoll_msg_new_copy(MSG_VALUE, &v, sizeof(v));
+
+			CHECK(atoll_ask_timeout(ctx, f.to, q, 200 * NS_PER_MS, &corr) >= 0);
+			atomic_store(&src_seen.ask_corr, corr);
+			CHECK_EQ(atoll_send_after(ctx, atoll_self(ctx), atoll_msg_new(MSG_MARK, 0),
+						  400 * NS_PER_MS, NULL),
+				 0);
+		}
 		return;
 	}
 	if (msg->type == ATOLL_MSG_REJECTED) {
@@ -125,13 +148,14 @@ static void source_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 		uint64_t v = 0;
 
 		atomic_fetch_add(&src_seen.rejected, 1);
+		atomic_store(&src_seen.rejected_corr, msg->corr);
 		if (rej != NULL && rej->msg != NULL && rej->msg->type == MSG_VALUE) {
 			/* Take the message back: the sender owns it now. */
 			atoll_msg *m = rej->msg;
 
 			rej->msg = NULL;
 			memcpy(&v, m->data, sizeof(v));
-			if (v >= 1 && v <= FLOOD)
+			if (v <= FLOOD)
 				atomic_fetch_add(&src_seen.rejected_ok, 1);
 			atoll_msg_free(m);
 		}
@@ -290,6 +314,24 @@ static void system_messages_enter_a_full_mailbox(void **state)
 	assert_no_check_failures();
 }
 
+static void rejected_timed_ask_is_answered_by_its_rejection(void **state)
+{
+	atoll_runtime *rt = start_reactors(2);
+	atoll_ref sink = bounded_sink(rt, 1, ATOLL_OVERFLOW_REJECT);
+	atoll_ref src = spawn_on(rt, &source_type, NULL, 0);
+	struct flood f = { sink, FLOOD };
+
+	(void)state;
+	send_from_outside(rt, src, MSG_FLOOD_ASK, &f, sizeof(f));
+	assert_wait_u64(&src_seen.marks, 1, WAIT_LIMIT_NS);
+	assert_true(atomic_load(&src_seen.ask_corr) != 0);
+	assert_true(atomic_load(&src_seen.rejected_corr) == atomic_load(&src_seen.ask_corr));
+	assert_int_equal(atomic_load(&src_seen.timeouts), 0);
+	assert_stat_eventually(rt, 0, ask_timeouts, 0);
+	destroy_runtime(rt);
+	assert_no_check_failures();
+}
+
 /* 200 000 messages queued at once on one core take hundreds of loops to
  * drain: stats.queued sees them, then returns to 0. */
 static void queued_shows_waiting_messages_then_returns_to_zero(void **state)
@@ -344,6 +386,8 @@ int main(void)
 			destroy_leftovers),
 		cmocka_unit_test_setup_teardown(system_messages_enter_a_full_mailbox, setup,
 						destroy_leftovers),
+		cmocka_unit_test_setup_teardown(rejected_timed_ask_is_answered_by_its_rejection,
+						setup, destroy_leftovers),
 		cmocka_unit_test_setup_teardown(queued_shows_waiting_messages_then_returns_to_zero,
 						setup, destroy_leftovers),
 		cmocka_unit_test_setup_teardown(bad_overflow_policy_is_refused, setup,

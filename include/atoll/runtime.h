@@ -97,8 +97,8 @@ struct atoll_stats {
 	uint64_t bufs_out;      /* receive buffers lent out right now */
 	uint64_t enobufs;       /* receives re-armed after running out of buffers */
 	/* Failure handling and overload (atoll/failure.h, bounded mailboxes). */
-	uint64_t queued;           /* messages waiting in this reactor's mailboxes now */
-	uint64_t queued_max;       /* the most `queued` has ever been */
+	uint64_t queued;           /* messages waiting in mailboxes (sampled every 64 loops) */
+	uint64_t queued_max;       /* the largest sample of queued */
 	uint64_t mailbox_dropped;  /* messages dropped by DROP_NEWEST/DROP_OLDEST */
 	uint64_t mailbox_rejected; /* messages refused by REJECT (bounced or -ENOBUFS) */
 	uint64_t failures;         /* actors that stopped failed (atoll_fail, init, links) */
