@@ -148,7 +148,7 @@ static struct atoll_supervisor_child kids[KIDS];
 static void make_kids(unsigned n, unsigned reactors, bool same_core,
 		      enum atoll_supervisor_restart r)
 {
-	static char names[KIDS][16];
+	static char names[KIDS][24];
 
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(names[i], sizeof(names[i]), "worker%u", i);
