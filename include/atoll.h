@@ -15,6 +15,7 @@
 #include "atoll/ref.h"
 #include "atoll/msg.h"
 #include "atoll/actor.h"
+#include "atoll/failure.h"
 #include "atoll/timer.h"
 #include "atoll/registry.h"
 #include "atoll/runtime.h"

@@ -67,6 +67,7 @@ static void drop_mailbox(struct atoll_ctx *r, struct atoll__actor *a)
 {
 	atoll_msg *m = a->mbox_head;
 
+	a->mbox_len = 0;
 	while (m != NULL) {
 		atoll_msg *next = m->next;
 		if (m->type == ATOLL_MSG_STOP)
@@ -93,6 +94,7 @@ void atoll__actor_free_pending(atoll_msg *spawn_msg)
 		next = m->next;
 		atoll_msg_free(m);
 	}
+	atoll__fail_release(a);
 	atoll__free(a);
 	sp->actor = NULL;
 }
@@ -120,18 +122,24 @@ void atoll__reactor_schedule(struct atoll_ctx *r, struct atoll__actor *a)
 	r->run_tail = a;
 }
 
-/* Appends msg to a's mailbox and schedules a if it may run. */
-static inline void mailbox_push(struct atoll_ctx *r, struct atoll__actor *a, atoll_msg *msg)
+/* Takes a off the run queue (rare: an actor that sent itself a message from
+ * init, then did not start or stopped at once). */
+static void unschedule(struct atoll_ctx *r, struct atoll__actor *a)
 {
-	msg->next = NULL;
-	if (a->mbox_tail != NULL)
-		a->mbox_tail->next = msg;
-	else
-		a->mbox_head = msg;
-	a->mbox_tail = msg;
-	if ((a->flags & (ATOLL__ACTOR_LIVE | ATOLL__ACTOR_SCHEDULED | ATOLL__ACTOR_STOPPING)) ==
-	    ATOLL__ACTOR_LIVE)
-		atoll__reactor_schedule(r, a);
+	struct atoll__actor *prev = NULL;
+
+	for (struct atoll__actor *q = r->run_head; q != NULL; prev = q, q = q->run_next) {
+		if (q != a)
+			continue;
+		if (prev != NULL)
+			prev->run_next = a->run_next;
+		else
+			r->run_head = a->run_next;
+		if (r->run_tail == a)
+			r->run_tail = prev;
+		break;
+	}
+	a->flags &= ~ATOLL__ACTOR_SCHEDULED;
 }
 
 int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const void *arg)
@@ -149,23 +157,29 @@ int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const 
 		r->current = prev;
 		r->current_msg = prev_msg;
 	}
+	/* atoll_fail in init refuses the start like an error return. */
+	if (err >= 0 && (a->flags & ATOLL__ACTOR_FAILED))
+		err = a->fail_code < 0 ? a->fail_code : -ECANCELED;
+	if ((err < 0 || (a->flags & ATOLL__ACTOR_STOPPING)) && (a->flags & ATOLL__ACTOR_SCHEDULED))
+		unschedule(r, a); /* It is about to be freed. */
 	if (err < 0) {
 		ATOLL__STAT_INC(r, init_failures);
 		ATOLL__STAT_ADD(r, actors_alive, (uint64_t)-1);
 		atoll__log_debug("actor '%s' on reactor %u: init failed: %s", a->type->name,
 				 r->index, atoll_strerror(err));
 		drop_mailbox(r, a);
+		atoll__fail_set(a, err, "init failed");
+		atoll__fail_notify(r, a);
 		atoll__table_free(&r->table, a->ref);
 		atoll__free(a);
 		return err;
 	}
 	ATOLL__STAT_INC(r, spawned);
+	/* A message init sent to the actor itself has scheduled it already:
+	 * scheduling it twice would link it to itself in the run queue. */
 	if (a->flags & ATOLL__ACTOR_STOPPING)
 		atoll__actor_finish_stop(r, a);
 	else if (a->mbox_head != NULL && !(a->flags & ATOLL__ACTOR_SCHEDULED))
-		/* Messages queued before init: scheduled now. A message init sent
-		 * to the actor itself has scheduled it already, and scheduling it
-		 * twice would link it into the run queue twice. */
 		atoll__reactor_schedule(r, a);
 	return 0;
 }
@@ -185,6 +199,8 @@ void atoll__actor_finish_stop(struct atoll_ctx *r, struct atoll__actor *a)
 		r->current_msg = prev_msg;
 	}
 	drop_mailbox(r, a);
+	/* After the stop hook's sends, so DOWN and EXIT follow them. */
+	atoll__fail_notify(r, a);
 	atoll__table_free(&r->table, a->ref);
 	ATOLL__STAT_ADD(r, actors_alive, (uint64_t)-1);
 	atoll__free(a);
@@ -202,6 +218,8 @@ void atoll__actor_run(struct atoll_ctx *r, struct atoll__actor *a, int *budget)
 		a->mbox_head = m->next;
 		if (a->mbox_head == NULL)
 			a->mbox_tail = NULL;
+		a->mbox_len--;
+		m->flags &= ~ATOLL__MSGF_EXEMPT;
 		if (m->type == ATOLL_MSG_STOP) {
 			atoll_msg_free(m);
 			a->flags |= ATOLL__ACTOR_STOPPING;
@@ -229,16 +247,58 @@ void atoll__actor_run(struct atoll_ctx *r, struct atoll__actor *a, int *budget)
 	}
 }
 
-/* Delivers msg (msg->to set) to an actor of this reactor. */
-static int deliver_local(struct atoll_ctx *r, atoll_msg *msg)
+/* True for the system messages that are never dead letters: requests and
+ * notices of monitors and links are answered or dropped on arrival. */
+static inline bool quiet_type(uint32_t type)
 {
-	struct atoll__actor *a = atoll__table_get(&r->table, msg->to);
+	return type == ATOLL_MSG_DOWN || type == ATOLL_MSG_EXIT ||
+	       (type >= ATOLL_MSG_MONITOR && type <= ATOLL_MSG_UNLINK);
+}
 
+/* The slow path of deliver_local: system messages and answers to timed
+ * asks. None of them is ever refused by a bounded mailbox. */
+static int deliver_special(struct atoll_ctx *r, struct atoll__actor *a, atoll_msg *msg)
+{
+	if (quiet_type(msg->type)) {
+		atoll__fail_deliver(r, a, msg);
+		return ATOLL_SENT;
+	}
+	if (msg->type == ATOLL_MSG_TIMEOUT || (msg->flags & ATOLL__MSGF_ANSWER)) {
+		if (!atoll__ask_deliver(r, a, msg))
+			return ATOLL_SENT;
+		/* The one answer of a timed ask: DROP_OLDEST must not take it. */
+		msg->flags |= ATOLL__MSGF_EXEMPT;
+	}
 	if (a == NULL) {
 		atoll__dead_letter(r, msg);
 		return -ESRCH;
 	}
-	mailbox_push(r, a, msg);
+	atoll__mailbox_push(r, a, msg);
+	return ATOLL_SENT;
+}
+
+/*
+ * Delivers msg (msg->to set) to an actor of this reactor. local_sender: the
+ * sender runs on this reactor and can be told -ENOBUFS; otherwise a refused
+ * message is bounced to its reply_to.
+ */
+static inline int deliver_local(struct atoll_ctx *r, atoll_msg *msg, bool local_sender)
+{
+	struct atoll__actor *a = atoll__table_get(&r->table, msg->to);
+
+	if (__builtin_expect(msg->type < ATOLL_MSG_USER || (msg->flags & ATOLL__MSGF_ANSWER), 0))
+		return deliver_special(r, a, msg);
+	if (a == NULL) {
+		atoll__dead_letter(r, msg);
+		return -ESRCH;
+	}
+	if (__builtin_expect(a->mbox_limit != 0, 0) && a->mbox_len >= a->mbox_limit &&
+	    !(msg->flags & ATOLL__MSGF_EXEMPT)) {
+		if (local_sender || a->overflow != ATOLL_OVERFLOW_REJECT)
+			return atoll__mailbox_overflow(r, a, msg);
+		return atoll__mailbox_bounce(r, a, msg);
+	}
+	atoll__mailbox_push(r, a, msg);
 	return ATOLL_SENT;
 }
 
@@ -272,7 +332,7 @@ void atoll__reactor_deliver(struct atoll_ctx *r, atoll_msg *msg)
 					r->index, atoll_strerror(err));
 		return;
 	}
-	(void)deliver_local(r, msg);
+	(void)deliver_local(r, msg, false);
 }
 
 static void mark_dirty(struct atoll_ctx *r, unsigned core)
@@ -290,12 +350,16 @@ int atoll__send_remote(struct atoll_ctx *r, unsigned core, atoll_msg *msg)
 	/* Best effort: a stop that races this check is caught on arrival. */
 	if (msg->type == ATOLL_MSG_BUF_RETURN) {
 		/* Runtime housekeeping: no actor, not counted as a send. */
-	} else if (msg->type != ATOLL_MSG_SPAWN &&
+	} else if (msg->type != ATOLL_MSG_SPAWN && !quiet_type(msg->type) &&
 		   atoll__table_get(&r->rt->reactors[core]->table, msg->to) == NULL) {
 		atoll__dead_letter(r, msg);
 		return -ESRCH;
 	} else {
 		ATOLL__STAT_INC(r, sent_remote);
+		/* A rejection must find its way back (see atoll__slot.rejects). */
+		if (__builtin_expect(msg->reply_to == ATOLL_REF_NONE, 1) && r->current != NULL &&
+		    atoll__table_rejects(&r->rt->reactors[core]->table, msg->to))
+			msg->reply_to = r->current->ref;
 	}
 	mark_dirty(r, core);
 	if (out->overflow_head == NULL && atoll__ring_push(out->ring, msg)) {
@@ -327,7 +391,7 @@ int atoll_send(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg)
 	msg->to = to;
 	if (core == ctx->index) {
 		ATOLL__STAT_INC(ctx, sent_local);
-		return deliver_local(ctx, msg);
+		return deliver_local(ctx, msg, true);
 	}
 	if (core >= ctx->ncores || to == ATOLL_REF_NONE) {
 		atoll__dead_letter(ctx, msg);
@@ -363,9 +427,18 @@ int atoll_reply(atoll_ctx *ctx, const atoll_msg *request, atoll_msg *reply)
 		atoll__dead_letter(ctx, reply);
 		return -ESRCH;
 	}
+	/* Read before writing: reply may be request itself. */
+	uint32_t asked = request->flags & ATOLL__MSGF_ASKED;
+	atoll_ref to = request->reply_to;
+
 	reply->corr = request->corr;
 	reply->reply_to = atoll_self(ctx);
-	return atoll_send(ctx, request->reply_to, reply);
+	/* The answer to a timed ask is checked against the asker's pending
+	 * asks on arrival (ask.c). */
+	reply->flags &= ~ATOLL__MSGF_ASKED;
+	if (asked)
+		reply->flags |= ATOLL__MSGF_ANSWER;
+	return atoll_send(ctx, to, reply);
 }
 
 void atoll_msg_keep(atoll_ctx *ctx, atoll_msg *msg)
@@ -377,18 +450,29 @@ void atoll_msg_keep(atoll_ctx *ctx, atoll_msg *msg)
 int atoll_spawn(atoll_ctx *ctx, const struct atoll_actor_type *type, const void *arg, int where,
 		atoll_ref *ref)
 {
+	return atoll_spawn_opts(ctx, type, arg, where, NULL, ref);
+}
+
+int atoll_spawn_opts(atoll_ctx *ctx, const struct atoll_actor_type *type, const void *arg,
+		     int where, const struct atoll_spawn_opts *opts, atoll_ref *ref)
+{
+	static const struct atoll_spawn_opts none;
 	unsigned core = where == ATOLL_HERE ? ctx->index : (unsigned)where;
 	struct atoll_ctx *target;
 	struct atoll__actor *a;
 	atoll_msg *msg = NULL;
+	bool told; /* an init failure is told by DOWN/EXIT, not returned */
 	int err;
 
 	atoll_ref ignored;
 
 	if (ref == NULL)
 		ref = &ignored; /* The caller does not need the ref. */
+	if (opts == NULL)
+		opts = &none;
 	if (type == NULL || type->receive == NULL || where < ATOLL_HERE || core >= ctx->ncores)
 		return -EINVAL;
+	told = (opts->flags & ATOLL_SPAWN_LINK) || opts->monitor != NULL;
 	target = ctx->rt->reactors[core];
 	/* Allocate everything before reserving the slot: only the owner can
 	 * give a slot back. */
@@ -398,20 +482,27 @@ int atoll_spawn(atoll_ctx *ctx, const struct atoll_actor_type *type, const void 
 			return -ENOMEM;
 	}
 	a = atoll__actor_new(type);
-	if (a == NULL) {
-		atoll_msg_free(msg);
-		return -ENOMEM;
-	}
-	err = atoll__table_reserve(&target->table, &a->ref);
+	err = a == NULL ? -ENOMEM : atoll__mailbox_setup(a, opts);
+	if (err == 0)
+		err = atoll__fail_spawn_prepare(ctx, a, opts);
+	if (err == 0)
+		err = atoll__table_reserve(&target->table, &a->ref);
 	if (err < 0) {
+		if (a != NULL)
+			atoll__fail_release(a);
 		atoll__free(a);
 		atoll_msg_free(msg);
 		return err;
 	}
+	atoll__fail_spawn_commit(ctx, a, opts);
+	atoll__table_set_rejects(&target->table, a->ref,
+				 a->mbox_limit != 0 && a->overflow == ATOLL_OVERFLOW_REJECT);
 	atoll__table_publish(&target->table, a->ref, a);
 	*ref = a->ref;
 	if (msg == NULL) {
 		err = atoll__actor_spawn_local(ctx, a, arg);
+		if (err < 0 && told)
+			return 0; /* The DOWN or EXIT tells it; the ref is stale. */
 		if (err < 0)
 			*ref = ATOLL_REF_NONE;
 		return err;

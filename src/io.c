@@ -315,7 +315,7 @@ static void accept_cqe(struct atoll_ctx *r, struct atoll__acceptor *a, struct io
 			io->fd = a->fd;
 			io->res = cqe->res;
 			io->owner = a->owner;
-			(void)atoll_send(r, a->owner, &io->msg);
+			(void)atoll__send_system(r, a->owner, &io->msg);
 		}
 	}
 	/* The kernel ends a multishot accept on errors and some resource
@@ -415,7 +415,7 @@ static void io_cqe(struct atoll_ctx *r, struct atoll_io *io, struct io_uring_cqe
 		break;
 	}
 	io->res = res;
-	(void)atoll_send(r, io->owner, &io->msg);
+	(void)atoll__send_system(r, io->owner, &io->msg);
 }
 
 void atoll__io_cqe(struct atoll_ctx *r, struct io_uring_cqe *cqe)

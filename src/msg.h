@@ -24,6 +24,15 @@
 #define ATOLL__POOL_PAYLOAD 16u
 #define ATOLL__POOL_MAX 8192u
 #define ATOLL__MSGF_POOLED 1u
+/* A message no mailbox limit may refuse or drop: I/O completions, and the
+ * answer of a timed ask once it is in the mailbox (cleared when the actor
+ * receives it, so a forwarded one is ordinary). */
+#define ATOLL__MSGF_EXEMPT 4u /* (2 is ATOLL_MSGF_IO, atoll/io.h) */
+/* The request of an atoll_ask_timeout: atoll_reply marks its reply. */
+#define ATOLL__MSGF_ASKED 8u
+/* The reply to an atoll_ask_timeout: checked against the asker's pending
+ * asks on arrival. */
+#define ATOLL__MSGF_ANSWER 16u
 /* Bits 16-31 of a pooled block's flags: home reactor index + 1 (0: none). */
 #define ATOLL__MSGF_HOME_SHIFT 16u
 

@@ -237,6 +237,26 @@ static void drain_inbound(struct atoll_ctx *r)
 
 /* --- phase 2: run actors ------------------------------------------------- */
 
+/* Overload shows in stats.queued: the messages waiting in the mailboxes of
+ * runnable actors (every actor with messages is on the run queue, but for
+ * one whose init has not run yet), summed every QUEUED_EVERY loops, so the
+ * cost is a walk of the run queue now and then, never a per-message write. */
+#define QUEUED_EVERY 64u
+
+static void sample_queued(struct atoll_ctx *r)
+{
+	uint64_t n = 0;
+
+	r->queued_loops = 0;
+	for (struct atoll__actor *a = r->run_head; a != NULL; a = a->run_next)
+		n += a->mbox_len;
+	if (n > r->queued_max)
+		r->queued_max = n;
+	r->queued_nonzero = n != 0;
+	atomic_store_explicit(&r->stats.queued, n, memory_order_relaxed);
+	atomic_store_explicit(&r->stats.queued_max, r->queued_max, memory_order_relaxed);
+}
+
 static void run_actors(struct atoll_ctx *r)
 {
 	int budget = RUN_BUDGET;
@@ -249,6 +269,9 @@ static void run_actors(struct atoll_ctx *r)
 			r->run_tail = NULL;
 		atoll__actor_run(r, a, &budget);
 	}
+	/* An idle reactor may park for long: it reports 0 before it does. */
+	if (++r->queued_loops >= QUEUED_EVERY || (r->run_head == NULL && r->queued_nonzero))
+		sample_queued(r);
 }
 
 /* --- phase 3: outbound --------------------------------------------------- */
@@ -576,6 +599,8 @@ static void reactor_shutdown(struct atoll_ctx *r, bool started)
 	}
 	atomic_store_explicit(&r->stats.overflow, 0, memory_order_relaxed);
 	atoll__timers_destroy(&r->timers);
+	atoll__asks_destroy(&r->asks);
+	atomic_store_explicit(&r->stats.queued, 0, memory_order_relaxed);
 
 	pthread_mutex_lock(&rt->wake_lock);
 	r->eventfd_closed = true;

@@ -475,6 +475,13 @@ int atoll_runtime_stats(const atoll_runtime *rt, unsigned core, struct atoll_sta
 	COPY(io_inflight);
 	COPY(bufs_out);
 	COPY(enobufs);
+	COPY(queued);
+	COPY(queued_max);
+	COPY(mailbox_dropped);
+	COPY(mailbox_rejected);
+	COPY(failures);
+	COPY(restarts);
+	COPY(ask_timeouts);
 #undef COPY
 	return 0;
 }
@@ -552,9 +559,12 @@ static atoll_msg *pending_msg(struct atoll_pending *pending)
 	return (atoll_msg *)pending;
 }
 
-int atoll_runtime_prepare(atoll_runtime *rt, const struct atoll_actor_type *type, int where,
-			  atoll_ref *ref, struct atoll_pending **pending)
+/* atoll_runtime_prepare with spawn options (NULL: none). */
+static int prepare_opts(atoll_runtime *rt, const struct atoll_actor_type *type, int where,
+			const struct atoll_spawn_opts *opts, atoll_ref *ref,
+			struct atoll_pending **pending)
 {
+	static const struct atoll_spawn_opts none;
 	struct atoll_ctx *target;
 	struct atoll__actor *a;
 	struct atoll__spawn *sp;
@@ -566,8 +576,11 @@ int atoll_runtime_prepare(atoll_runtime *rt, const struct atoll_actor_type *type
 	*pending = NULL;
 	if (ref != NULL)
 		*ref = ATOLL_REF_NONE;
+	if (opts == NULL)
+		opts = &none;
+	/* Links and monitors need an actor on the other end: not from outside. */
 	if (rt == NULL || type == NULL || type->receive == NULL || where < 0 ||
-	    (unsigned)where >= rt->n)
+	    (unsigned)where >= rt->n || opts->flags != 0 || opts->monitor != NULL)
 		return -EINVAL;
 	target = rt->reactors[where];
 	msg = atoll_msg_new(ATOLL_MSG_SPAWN, sizeof(*sp));
@@ -576,6 +589,12 @@ int atoll_runtime_prepare(atoll_runtime *rt, const struct atoll_actor_type *type
 		atoll_msg_free(msg);
 		atoll__free(a);
 		return -ENOMEM;
+	}
+	err = atoll__mailbox_setup(a, opts);
+	if (err < 0) {
+		atoll_msg_free(msg);
+		atoll__free(a);
+		return err;
 	}
 	/* Everything is allocated before the slot is reserved: only the owner
 	 * can give a slot back. */
@@ -591,6 +610,8 @@ int atoll_runtime_prepare(atoll_runtime *rt, const struct atoll_actor_type *type
 	sp->discard = false;
 	msg->release = atoll__actor_free_pending;
 	msg->to = a->ref;
+	atoll__table_set_rejects(&target->table, a->ref,
+				 a->mbox_limit != 0 && a->overflow == ATOLL_OVERFLOW_REJECT);
 	/* Published but not LIVE: messages sent to it wait in its mailbox
 	 * (mailbox_push schedules LIVE actors only) until init has run. */
 	atoll__table_publish(&target->table, a->ref, a);
@@ -598,6 +619,12 @@ int atoll_runtime_prepare(atoll_runtime *rt, const struct atoll_actor_type *type
 		*ref = a->ref;
 	*pending = (struct atoll_pending *)msg;
 	return 0;
+}
+
+int atoll_runtime_prepare(atoll_runtime *rt, const struct atoll_actor_type *type, int where,
+			  atoll_ref *ref, struct atoll_pending **pending)
+{
+	return prepare_opts(rt, type, where, NULL, ref, pending);
 }
 
 int atoll_runtime_launch(atoll_runtime *rt, struct atoll_pending *pending, const void *arg)
@@ -629,9 +656,16 @@ void atoll_runtime_discard(atoll_runtime *rt, struct atoll_pending *pending)
 int atoll_runtime_spawn(atoll_runtime *rt, const struct atoll_actor_type *type, const void *arg,
 			int where, atoll_ref *ref)
 {
+	return atoll_runtime_spawn_opts(rt, type, arg, where, NULL, ref);
+}
+
+int atoll_runtime_spawn_opts(atoll_runtime *rt, const struct atoll_actor_type *type,
+			     const void *arg, int where, const struct atoll_spawn_opts *opts,
+			     atoll_ref *ref)
+{
 	struct atoll_pending *pending;
 	atoll_ref self;
-	int err = atoll_runtime_prepare(rt, type, where, &self, &pending);
+	int err = prepare_opts(rt, type, where, opts, &self, &pending);
 
 	if (ref != NULL)
 		*ref = ATOLL_REF_NONE;

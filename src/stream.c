@@ -120,7 +120,7 @@ static void report_end(struct atoll_ctx *r, struct atoll_stream *s, int res, enu
 	io->fd = s->fd;
 	io->res = res;
 	io->owner = s->owner;
-	(void)atoll_send(r, s->owner, &io->msg);
+	(void)atoll__send_system(r, s->owner, &io->msg);
 }
 
 static void submit_send(struct atoll_ctx *r, struct atoll_stream *s)
@@ -277,7 +277,7 @@ static void recv_single_cqe(struct atoll_ctx *r, struct atoll_stream *s, int res
 		io->res = res;
 		io->owner = s->owner;
 		io->msg.len = (uint32_t)res;
-		(void)atoll_send(r, s->owner, &io->msg);
+		(void)atoll__send_system(r, s->owner, &io->msg);
 		atoll__stream_arm_recv(r, s);
 	} else {
 		atoll_msg_free(&io->msg);
@@ -316,7 +316,7 @@ static void recv_cqe(struct atoll_ctx *r, struct atoll_stream *s, struct io_urin
 			atoll_msg_attach(&io->msg, r->bufring.bufs + (size_t)bid * r->bufring.size,
 					 res > 0 ? (uint32_t)res : 0, r->bufring.size,
 					 atoll__bufring_release);
-			(void)atoll_send(r, s->owner, &io->msg);
+			(void)atoll__send_system(r, s->owner, &io->msg);
 		}
 	}
 	if (more)

@@ -39,6 +39,13 @@ struct atoll__slot {
 	/* Free-list link (index + 1, 0 = end). Written by the owner before the
 	 * push CAS; read by poppers after the acquire load of the head. */
 	_Atomic uint32_t next_free;
+	/* 1 when the actor's bounded mailbox rejects (ATOLL_OVERFLOW_REJECT):
+	 * senders on other cores then give a message without reply_to their
+	 * own ref, so a rejection can come back. Written (relaxed) by the
+	 * spawner before the release store that publishes the actor; read
+	 * (relaxed) by senders, for whom a stale value only misroutes a
+	 * rejection to a dead letter. */
+	_Atomic uint32_t rejects;
 };
 
 struct atoll__table {
@@ -90,6 +97,22 @@ static inline struct atoll__actor *atoll__table_get(struct atoll__table *t, atol
 	if (s == NULL || atomic_load_explicit(&s->gen, memory_order_relaxed) != atoll__ref_gen(ref))
 		return NULL;
 	return atomic_load_explicit(&s->actor, memory_order_acquire);
+}
+
+/* Whether the actor named by ref (if current) rejects when full. Any
+ * thread; a hint (see atoll__slot.rejects). */
+static inline bool atoll__table_rejects(struct atoll__table *t, atoll_ref ref)
+{
+	struct atoll__slot *s = atoll__table_slot(t, atoll__ref_slot(ref));
+
+	return s != NULL && atomic_load_explicit(&s->rejects, memory_order_relaxed) != 0;
+}
+
+/* Sets the rejects hint of a reserved slot, before it is published. */
+static inline void atoll__table_set_rejects(struct atoll__table *t, atoll_ref ref, bool rejects)
+{
+	atomic_store_explicit(&atoll__table_slot(t, atoll__ref_slot(ref))->rejects,
+			      rejects ? 1u : 0u, memory_order_relaxed);
 }
 
 /* Sets up an empty table for reactor `core`. Returns 0 or -ENOMEM. */

@@ -77,6 +77,49 @@ struct atoll_actor_type {
 int atoll_spawn(atoll_ctx *ctx, const struct atoll_actor_type *type, const void *arg, int where,
 		atoll_ref *ref);
 
+/* What a bounded mailbox does with a message that finds it full. */
+enum atoll_overflow {
+	/* Refuse it: a sender on the same core gets -ENOBUFS from atoll_send;
+	 * from another core the message comes back to its reply_to as an
+	 * ATOLL_MSG_REJECTED (a message without reply_to gets the sending
+	 * actor as reply_to). */
+	ATOLL_OVERFLOW_REJECT = 0,
+	/* Drop the message that arrives (counted in mailbox_dropped). */
+	ATOLL_OVERFLOW_DROP_NEWEST = 1,
+	/* Drop the oldest ordinary message waiting, then queue the new one. */
+	ATOLL_OVERFLOW_DROP_OLDEST = 2,
+};
+
+/* atoll_spawn_opts flags. */
+/* Link the caller and the new actor before its init runs (atoll_link). */
+#define ATOLL_SPAWN_LINK 1u
+
+/* Options for atoll_spawn_opts. Zero-initialise: all zero is atoll_spawn. */
+struct atoll_spawn_opts {
+	/* Messages the mailbox may hold; 0: unbounded. System messages (stop,
+	 * DOWN, EXIT, TIMEOUT, REJECTED, I/O completions) always enter and
+	 * count, but are never refused or dropped. */
+	unsigned mailbox_limit;
+	/* What a full mailbox does with an ordinary message. */
+	enum atoll_overflow overflow;
+	/* ATOLL_SPAWN_LINK, or 0. */
+	unsigned flags;
+	/* When not NULL, the caller monitors the new actor from before its init
+	 * runs and the monitor id is stored here (atoll_monitor): an init
+	 * failure is then reported as a DOWN, on any core. */
+	uint64_t *monitor;
+};
+
+/*
+ * atoll_spawn with options: a bounded mailbox, a link or a monitor set up
+ * atomically with the spawn. With ATOLL_SPAWN_LINK or a monitor, an init
+ * failure on this core is reported by EXIT/DOWN, and this returns 0 with *ref
+ * naming the (already stopped) actor, as it does on another core. opts may
+ * be NULL. Returns as atoll_spawn, or -EINVAL for a bad overflow policy.
+ */
+int atoll_spawn_opts(atoll_ctx *ctx, const struct atoll_actor_type *type, const void *arg,
+		     int where, const struct atoll_spawn_opts *opts, atoll_ref *ref);
+
 /* Return values of atoll_send besides errors. */
 #define ATOLL_SENT 0
 /* The message is queued behind a full cross-core ring; it will be delivered
@@ -87,7 +130,9 @@ int atoll_spawn(atoll_ctx *ctx, const struct atoll_actor_type *type, const void 
  * Sends msg to the actor named by to. Always takes ownership of msg, even on
  * failure. Returns ATOLL_SENT, ATOLL_SENT_QUEUED, -ESRCH when the target is
  * known to have stopped (the message is counted as a dead letter and freed),
- * or -EINVAL for a ref that names no reactor.
+ * -ENOBUFS when the target is on this core and its bounded mailbox is full
+ * with policy ATOLL_OVERFLOW_REJECT (the message is freed, counted in
+ * mailbox_rejected), or -EINVAL for a ref that names no reactor.
  *
  * A send to an actor on another core that stops before the message arrives
  * returns success here and is counted as a dead letter there.
@@ -108,6 +153,21 @@ int atoll_tell(atoll_ctx *ctx, atoll_ref to, uint32_t type, const void *data, si
  * Returns as atoll_send.
  */
 int atoll_ask(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg, uint64_t *corr);
+
+/*
+ * Ask with a deadline: as atoll_ask, and exactly one of two things reaches
+ * the calling actor: the reply (an ordinary message whose corr is *corr,
+ * sent with atoll_reply), or, if none arrived within timeout_ns, one
+ * ATOLL_MSG_TIMEOUT message whose corr is *corr. Never both, never neither
+ * (unless the caller stops first). The "answered" state lives on the
+ * caller's reactor, keyed by corr, so replies from any core race the timer
+ * without locks. A reply after the timeout is a dead letter. A message
+ * refused by a bounded mailbox (ATOLL_MSG_REJECTED with this corr) answers
+ * the ask too. Takes ownership of msg. Returns as atoll_send (no TIMEOUT
+ * follows an error), -EINVAL outside an actor, or -ENOMEM.
+ */
+int atoll_ask_timeout(atoll_ctx *ctx, atoll_ref to, atoll_msg *msg, uint64_t timeout_ns,
+		      uint64_t *corr);
 
 /*
  * Reply: sends reply to request->reply_to with reply->corr set to

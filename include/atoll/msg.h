@@ -65,6 +65,25 @@ enum atoll_msg_sys {
 	ATOLL_MSG_SPAWN = 2,
 	/* Runtime-internal: a receive buffer going back to its home ring. */
 	ATOLL_MSG_BUF_RETURN = 3,
+	/* A monitored actor stopped (atoll_monitor). Payload: struct atoll_down
+	 * (atoll/failure.h). */
+	ATOLL_MSG_DOWN = 4,
+	/* A linked actor stopped and this actor traps exits (atoll_link,
+	 * atoll_trap_exit). Payload: struct atoll_down, monitor 0. */
+	ATOLL_MSG_EXIT = 5,
+	/* An atoll_ask_timeout got no reply in time. No payload; corr is the
+	 * ask's correlation id. */
+	ATOLL_MSG_TIMEOUT = 6,
+	/* A message refused by a bounded mailbox on another core (policy
+	 * ATOLL_OVERFLOW_REJECT), back at its reply_to. Payload: struct
+	 * atoll_rejected (atoll/failure.h); corr is the refused message's. */
+	ATOLL_MSG_REJECTED = 7,
+	/* Runtime-internal: monitor, demonitor, link and unlink requests to
+	 * another core. Never seen by actors. */
+	ATOLL_MSG_MONITOR = 8,
+	ATOLL_MSG_DEMONITOR = 9,
+	ATOLL_MSG_LINK = 10,
+	ATOLL_MSG_UNLINK = 11,
 };
 
 /*

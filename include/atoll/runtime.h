@@ -96,6 +96,14 @@ struct atoll_stats {
 				 * the runtime runs, 0 after it stopped */
 	uint64_t bufs_out;      /* receive buffers lent out right now */
 	uint64_t enobufs;       /* receives re-armed after running out of buffers */
+	/* Failure handling and overload (atoll/failure.h, bounded mailboxes). */
+	uint64_t queued;           /* messages waiting in mailboxes (sampled every 64 loops) */
+	uint64_t queued_max;       /* the largest sample of queued */
+	uint64_t mailbox_dropped;  /* messages dropped by DROP_NEWEST/DROP_OLDEST */
+	uint64_t mailbox_rejected; /* messages refused by REJECT (bounced or -ENOBUFS) */
+	uint64_t failures;         /* actors that stopped failed (atoll_fail, init, links) */
+	uint64_t restarts;         /* children restarted by supervisors here */
+	uint64_t ask_timeouts;     /* atoll_ask_timeout asks answered by a TIMEOUT */
 };
 
 /*
@@ -151,6 +159,15 @@ int atoll_runtime_launch(atoll_runtime *rt, struct atoll_pending *pending, const
  * Takes pending. NULL is a no-op. Any non-reactor thread.
  */
 void atoll_runtime_discard(atoll_runtime *rt, struct atoll_pending *pending);
+
+/*
+ * atoll_runtime_spawn with a bounded mailbox (struct atoll_spawn_opts in
+ * atoll/actor.h; opts may be NULL). No caller actor exists here, so flags and
+ * monitor must be 0/NULL. Returns as atoll_runtime_spawn, or -EINVAL.
+ */
+int atoll_runtime_spawn_opts(atoll_runtime *rt, const struct atoll_actor_type *type,
+			     const void *arg, int where, const struct atoll_spawn_opts *opts,
+			     atoll_ref *ref);
 
 /*
  * Sends msg to `to` from outside the runtime (any non-reactor thread).
