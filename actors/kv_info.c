@@ -320,7 +320,8 @@ static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struc
 			     "lld,"
 			     "protocol_errors=%lld,output_drops=%lld,msgs_local=%lld,msgs_remote=%"
 			     "lld,"
-			     "doorbells=%lld,wakeups=%lld,dead_letters=%lld,used_memory=%lld",
+			     "doorbells=%lld,wakeups=%lld,dead_letters=%lld,used_memory=%lld,"
+			     "queued=%lld,queued_max=%lld,ring_full=%lld,overflow=%lld",
 			     i, v[i][KV_INFO_CLIENTS], v[i][KV_INFO_COMMANDS],
 			     v[i][KV_INFO_COMMANDS_LOCAL], v[i][KV_INFO_COMMANDS_REMOTE],
 			     v[i][KV_INFO_BATCHES_SENT], v[i][KV_INFO_BATCHES_RUN],
@@ -328,7 +329,9 @@ static void info_text(struct conn *c, struct rb *rb, const struct slot *s, struc
 			     v[i][KV_INFO_PROTOCOL_ERRORS], v[i][KV_INFO_OUTPUT_DROPS],
 			     v[i][KV_INFO_MSGS_LOCAL], v[i][KV_INFO_MSGS_REMOTE],
 			     v[i][KV_INFO_DOORBELLS], v[i][KV_INFO_WAKEUPS],
-			     v[i][KV_INFO_DEAD_LETTERS], v[i][KV_INFO_USED_MEMORY]);
+			     v[i][KV_INFO_DEAD_LETTERS], v[i][KV_INFO_USED_MEMORY],
+			     v[i][KV_INFO_QUEUED], v[i][KV_INFO_QUEUED_MAX],
+			     v[i][KV_INFO_RING_FULL], v[i][KV_INFO_OVERFLOW]);
 		line(t, "%s", "");
 	}
 	/* Redis ends the text without the last blank line. */

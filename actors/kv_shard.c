@@ -321,6 +321,10 @@ static void op_info(struct kv_shard *sh)
 	v[KV_INFO_DOORBELLS] = (long long)rs.doorbells;
 	v[KV_INFO_WAKEUPS] = (long long)rs.wakeups;
 	v[KV_INFO_DEAD_LETTERS] = (long long)rs.dead_letters;
+	v[KV_INFO_QUEUED] = (long long)rs.queued;
+	v[KV_INFO_QUEUED_MAX] = (long long)rs.queued_max;
+	v[KV_INFO_RING_FULL] = (long long)rs.ring_full;
+	v[KV_INFO_OVERFLOW] = (long long)rs.overflow;
 	v[KV_INFO_EVICTED_KEYS] = (long long)ss.evicted_keys;
 	kv_aof_info(core, &v[KV_INFO_PERSIST]);
 	for (int db = 0; db < KV_DBS; db++) {

@@ -93,6 +93,10 @@ enum kv_info_field {
 	KV_INFO_DOORBELLS,
 	KV_INFO_WAKEUPS,
 	KV_INFO_DEAD_LETTERS,
+	KV_INFO_QUEUED,     /* overload: messages waiting in mailboxes (sampled) */
+	KV_INFO_QUEUED_MAX, /* the most seen */
+	KV_INFO_RING_FULL,  /* sends that found a cross-core ring full */
+	KV_INFO_OVERFLOW,   /* messages parked behind full rings now */
 	KV_INFO_EVICTED_KEYS,
 	KV_INFO_DB0, /* then keys, expires, avg_ttl for each of the KV_DBS dbs */
 	/* then the KV_PERSIST_FIELDS figures of kv_aof_info */

@@ -365,13 +365,17 @@ static void print_stats(atoll_runtime *rt, struct atoll_stats *last, uint64_t el
 			"stats %.3fs core %u: sent %" PRIu64 " (remote %" PRIu64 ") recv %" PRIu64
 			" ring_full %" PRIu64 " overflow %" PRIu64 " dead %" PRIu64
 			" doorbells %" PRIu64 " timers %" PRIu64 " alive %" PRIu64 " io %" PRIu64
-			"\n",
+			" queued %" PRIu64 " (max %" PRIu64 ") dropped %" PRIu64
+			" rejected %" PRIu64 " failures %" PRIu64 " restarts %" PRIu64 "\n",
 			(double)elapsed_ns / 1e9, i,
 			s.sent_local + s.sent_remote - last[i].sent_local - last[i].sent_remote,
 			s.sent_remote - last[i].sent_remote, s.received - last[i].received,
 			s.ring_full - last[i].ring_full, s.overflow,
 			s.dead_letters - last[i].dead_letters, s.doorbells - last[i].doorbells,
-			s.timers_fired - last[i].timers_fired, s.actors_alive, s.io_inflight);
+			s.timers_fired - last[i].timers_fired, s.actors_alive, s.io_inflight,
+			s.queued, s.queued_max, s.mailbox_dropped - last[i].mailbox_dropped,
+			s.mailbox_rejected - last[i].mailbox_rejected,
+			s.failures - last[i].failures, s.restarts - last[i].restarts);
 		last[i] = s;
 	}
 }
@@ -391,8 +395,9 @@ static int supervise(atoll_runtime *rt, const struct options *o, size_t actors)
 		return EXIT_FAILED;
 	}
 	if (o->stats_ns != 0)
-		fprintf(stderr, "stats: counts per interval; overflow, alive and io are "
-				"current values\n");
+		fprintf(stderr, "stats: counts per interval; overflow, alive, io and queued are "
+				"current values (queued: messages waiting in mailboxes, sampled; "
+				"max: the most seen)\n");
 	while (!atoll_runtime_stopping(rt)) {
 		uint64_t now = now_ns();
 

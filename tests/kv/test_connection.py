@@ -355,6 +355,11 @@ def test_info_has_the_sections_clients_parse(s):
     if only(s, "info-atoll-section"):
         atoll = kvtest.parse_info(c.call("INFO", "atoll")).get("atoll")
         true(atoll, f"INFO atoll has per-reactor counters: {atoll}")
+        for i in range(int(atoll["reactors"])):
+            fields = dict(kv.split("=") for kv in atoll[f"reactor{i}"].split(","))
+            for f in ("queued", "queued_max", "ring_full", "overflow", "dead_letters"):
+                true(re.fullmatch(r"\d+", fields.get(f, "")),
+                     f"reactor{i} shows overload counter {f}: {fields}")
         everything = kvtest.parse_info(c.call("INFO", "everything"))
         true("atoll" in everything, "INFO everything includes the atoll section")
 
