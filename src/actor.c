@@ -99,6 +99,37 @@ void atoll__actor_free_pending(atoll_msg *spawn_msg)
 	sp->actor = NULL;
 }
 
+int atoll__actor_alias_check(struct atoll_ctx *target, atoll_ref alias)
+{
+	if (alias == ATOLL_REF_NONE)
+		return 0;
+	if (atoll_ref_core(alias) != target->index || !atoll__table_is_alias(&target->table, alias))
+		return -EINVAL;
+	return 0;
+}
+
+void atoll__actor_publish(struct atoll_ctx *target, struct atoll__actor *a, atoll_ref alias)
+{
+	bool rejects = a->mbox_limit != 0 && a->overflow == ATOLL_OVERFLOW_REJECT;
+
+	a->alias = alias;
+	atoll__table_set_rejects(&target->table, a->ref, rejects);
+	atoll__table_publish(&target->table, a->ref, a);
+	if (alias != ATOLL_REF_NONE) {
+		atoll__table_set_rejects(&target->table, alias, rejects);
+		atoll__table_publish(&target->table, alias, a);
+	}
+}
+
+/* From now on a's alias names nobody (until the next holder is spawned). */
+static void alias_release(struct atoll_ctx *r, struct atoll__actor *a)
+{
+	if (a->alias != ATOLL_REF_NONE) {
+		atoll__table_alias_clear(&r->table, a->alias, a);
+		a->alias = ATOLL_REF_NONE;
+	}
+}
+
 /*
  * Frees a prepared actor whose init never ran (atoll_runtime_discard): what
  * was sent to it becomes dead letters and its slot goes back to the table,
@@ -106,7 +137,9 @@ void atoll__actor_free_pending(atoll_msg *spawn_msg)
  */
 void atoll__actor_discard(struct atoll_ctx *r, struct atoll__actor *a)
 {
+	alias_release(r, a);
 	drop_mailbox(r, a);
+	atoll__fail_release(a);
 	atoll__table_free(&r->table, a->ref);
 	atoll__free(a);
 }
@@ -167,6 +200,7 @@ int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const 
 		ATOLL__STAT_ADD(r, actors_alive, (uint64_t)-1);
 		atoll__log_debug("actor '%s' on reactor %u: init failed: %s", a->type->name,
 				 r->index, atoll_strerror(err));
+		alias_release(r, a);
 		drop_mailbox(r, a);
 		atoll__fail_set(a, err, "init failed");
 		atoll__fail_notify(r, a);
@@ -191,6 +225,9 @@ void atoll__actor_finish_stop(struct atoll_ctx *r, struct atoll__actor *a)
 
 	a->flags |= ATOLL__ACTOR_STOPPING;
 	a->flags &= ~ATOLL__ACTOR_SCHEDULED;
+	/* Before the DOWN leaves (fail_notify): whoever restarts the actor
+	 * into the alias must find it free. */
+	alias_release(r, a);
 	if (a->type->stop != NULL) {
 		r->current = a;
 		r->current_msg = NULL;
@@ -484,6 +521,8 @@ int atoll_spawn_opts(atoll_ctx *ctx, const struct atoll_actor_type *type, const 
 	a = atoll__actor_new(type);
 	err = a == NULL ? -ENOMEM : atoll__mailbox_setup(a, opts);
 	if (err == 0)
+		err = atoll__actor_alias_check(target, opts->alias);
+	if (err == 0)
 		err = atoll__fail_spawn_prepare(ctx, a, opts);
 	if (err == 0)
 		err = atoll__table_reserve(&target->table, &a->ref);
@@ -495,9 +534,7 @@ int atoll_spawn_opts(atoll_ctx *ctx, const struct atoll_actor_type *type, const 
 		return err;
 	}
 	atoll__fail_spawn_commit(ctx, a, opts);
-	atoll__table_set_rejects(&target->table, a->ref,
-				 a->mbox_limit != 0 && a->overflow == ATOLL_OVERFLOW_REJECT);
-	atoll__table_publish(&target->table, a->ref, a);
+	atoll__actor_publish(target, a, opts->alias);
 	*ref = a->ref;
 	if (msg == NULL) {
 		err = atoll__actor_spawn_local(ctx, a, arg);
@@ -515,6 +552,15 @@ int atoll_spawn_opts(atoll_ctx *ctx, const struct atoll_actor_type *type, const 
 	msg->to = a->ref;
 	(void)atoll__send_remote(ctx, core, msg);
 	return 0;
+}
+
+int atoll_alias_new(atoll_ctx *ctx, int where, atoll_ref *alias)
+{
+	unsigned core = where == ATOLL_HERE ? ctx->index : (unsigned)where;
+
+	if (alias == NULL || where < ATOLL_HERE || core >= ctx->ncores)
+		return -EINVAL;
+	return atoll__table_reserve_alias(&ctx->rt->reactors[core]->table, alias);
 }
 
 int atoll_stop(atoll_ctx *ctx, atoll_ref ref)

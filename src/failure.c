@@ -20,11 +20,14 @@
 #include "log.h"
 #include "reactor.h"
 
-/* One monitor or link: the actor at the other end, and the monitor id (0
- * for a link). */
+/* One monitor or link: the actor at the other end, the monitor id (0 for a
+ * link), and in watchers and links the ref the other end knows this actor
+ * by (its own, or the alias it was reached through), which DOWN and EXIT
+ * name. */
 struct peer {
 	atoll_ref ref;
 	uint64_t id;
+	atoll_ref as;
 };
 
 struct peers {
@@ -61,20 +64,21 @@ static int peers_reserve(struct peers *p, uint32_t more)
 	return 0;
 }
 
-/* Appends (ref, id); room must have been reserved. */
-static void peers_push(struct peers *p, atoll_ref ref, uint64_t id)
+/* Appends (ref, id, as); room must have been reserved. */
+static void peers_push(struct peers *p, atoll_ref ref, uint64_t id, atoll_ref as)
 {
 	p->v[p->n].ref = ref;
 	p->v[p->n].id = id;
+	p->v[p->n].as = as;
 	p->n++;
 }
 
-static int peers_add(struct peers *p, atoll_ref ref, uint64_t id)
+static int peers_add(struct peers *p, atoll_ref ref, uint64_t id, atoll_ref as)
 {
 	int err = peers_reserve(p, 1);
 
 	if (err == 0)
-		peers_push(p, ref, id);
+		peers_push(p, ref, id, as);
 	return err;
 }
 
@@ -123,7 +127,7 @@ void atoll__fail_release(struct atoll__actor *a)
 static int send_peer(struct atoll_ctx *r, uint32_t type, atoll_ref to, atoll_ref who, uint64_t id)
 {
 	atoll_msg *m = atoll_msg_new(type, sizeof(struct peer));
-	struct peer p = { who, id };
+	struct peer p = { who, id, ATOLL_REF_NONE };
 
 	if (m == NULL)
 		return -ENOMEM;
@@ -201,11 +205,11 @@ void atoll__fail_notify(struct atoll_ctx *r, struct atoll__actor *a)
 		const char *text = failed ? f->text : "";
 
 		for (uint32_t i = 0; i < f->watchers.n; i++)
-			send_down(r, ATOLL_MSG_DOWN, f->watchers.v[i].ref, a->ref,
+			send_down(r, ATOLL_MSG_DOWN, f->watchers.v[i].ref, f->watchers.v[i].as,
 				  f->watchers.v[i].id, reason, code, text);
 		for (uint32_t i = 0; i < f->links.n; i++)
-			send_down(r, ATOLL_MSG_EXIT, f->links.v[i].ref, a->ref, 0, reason, code,
-				  text);
+			send_down(r, ATOLL_MSG_EXIT, f->links.v[i].ref, f->links.v[i].as, 0, reason,
+				  code, text);
 		/* Monitors it held: their targets forget it (no DOWN to a
 		 * stopped actor, and no list that grows with dead watchers). */
 		for (uint32_t i = 0; i < f->monitors.n; i++)
@@ -275,13 +279,13 @@ void atoll__fail_deliver(struct atoll_ctx *r, struct atoll__actor *a, atoll_msg 
 	f = a != NULL ? fail_get(a) : NULL;
 	switch (type) {
 	case ATOLL_MSG_MONITOR:
-		if (f == NULL || peers_add(&f->watchers, p.ref, p.id) < 0)
+		if (f == NULL || peers_add(&f->watchers, p.ref, p.id, target) < 0)
 			send_down(r, ATOLL_MSG_DOWN, p.ref, target, p.id, ATOLL_EXIT_NOPROC,
 				  a != NULL ? -ENOMEM : 0, a != NULL ? "out of memory" : "");
 		break;
 	case ATOLL_MSG_LINK:
-		if (f == NULL ||
-		    (peers_find(&f->links, p.ref, 0) < 0 && peers_add(&f->links, p.ref, 0) < 0))
+		if (f == NULL || (peers_find(&f->links, p.ref, 0) < 0 &&
+				  peers_add(&f->links, p.ref, 0, target) < 0))
 			send_down(r, ATOLL_MSG_EXIT, p.ref, target, 0, ATOLL_EXIT_NOPROC,
 				  a != NULL ? -ENOMEM : 0, a != NULL ? "out of memory" : "");
 		break;
@@ -325,16 +329,29 @@ void atoll__fail_spawn_commit(struct atoll_ctx *r, struct atoll__actor *a,
 	struct atoll__actor *parent = r->current;
 
 	if (opts->flags & ATOLL_SPAWN_LINK) {
-		peers_push(&parent->fail->links, a->ref, 0);
-		peers_push(&a->fail->links, parent->ref, 0);
+		peers_push(&parent->fail->links, a->ref, 0, parent->ref);
+		peers_push(&a->fail->links, parent->ref, 0, a->ref);
 	}
 	if (opts->monitor != NULL) {
 		uint64_t id = atoll__new_id(r);
 
-		peers_push(&parent->fail->monitors, a->ref, id);
-		peers_push(&a->fail->watchers, parent->ref, id);
+		peers_push(&parent->fail->monitors, a->ref, id, ATOLL_REF_NONE);
+		peers_push(&a->fail->watchers, parent->ref, id, a->ref);
 		*opts->monitor = id;
 	}
+}
+
+int atoll__fail_prewire(struct atoll__actor *watcher, struct atoll__actor *target, atoll_ref as,
+			uint64_t id)
+{
+	struct atoll__fail *wf = fail_get(watcher), *tf = fail_get(target);
+
+	if (wf == NULL || tf == NULL || peers_reserve(&wf->monitors, 1) < 0 ||
+	    peers_reserve(&tf->watchers, 1) < 0)
+		return -ENOMEM;
+	peers_push(&wf->monitors, as, id, ATOLL_REF_NONE);
+	peers_push(&tf->watchers, watcher->ref, id, as);
+	return 0;
 }
 
 /* --- the public API -------------------------------------------------------- */
@@ -383,7 +400,7 @@ int atoll_monitor(atoll_ctx *ctx, atoll_ref target, uint64_t *monitor)
 	if (f == NULL || peers_reserve(&f->monitors, 1) < 0)
 		return -ENOMEM;
 	id = atoll__new_id(ctx);
-	peers_push(&f->monitors, target, id);
+	peers_push(&f->monitors, target, id, ATOLL_REF_NONE);
 	if (monitor != NULL)
 		*monitor = id;
 	/* On this core the request is handled before atoll_send returns (a
@@ -427,7 +444,7 @@ int atoll_link(atoll_ctx *ctx, atoll_ref other)
 		return -ENOMEM;
 	if (peers_find(&f->links, other, 0) >= 0)
 		return 0;
-	peers_push(&f->links, other, 0);
+	peers_push(&f->links, other, 0, a->ref);
 	err = send_peer(ctx, ATOLL_MSG_LINK, other, a->ref, 0);
 	if (err == -ENOMEM) {
 		peers_del(&a->fail->links, (int)a->fail->links.n - 1);

@@ -49,6 +49,9 @@ struct atoll__actor {
 	/* Monitors, links, trap_exit and the failure text (failure.c); NULL
 	 * until the actor uses any, so actors that do not pay nothing. */
 	struct atoll__fail *fail;
+	/* The alias this incarnation is published under (spawn opts), or
+	 * ATOLL_REF_NONE; emptied when it stops (table.h). */
+	atoll_ref alias;
 	alignas(16) unsigned char state[];
 };
 
@@ -202,6 +205,11 @@ struct atoll_runtime {
 	_Atomic atoll_ref signal_to;
 	unsigned signals_seen; /* reactor 0 only */
 
+	/* Monitor ids made outside the reactors (atoll__pending_monitor):
+	 * 0xffff in the top bits, which no reactor index reaches. Only
+	 * fetch_add (relaxed): uniqueness is all it gives. */
+	_Atomic uint64_t next_outside_id;
+
 	/* Registry, under reg_lock. */
 	pthread_mutex_t reg_lock;
 	struct atoll_registry_entry *registry;
@@ -266,6 +274,12 @@ int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const 
 struct atoll__actor *atoll__actor_new(const struct atoll_actor_type *type);
 void atoll__actor_free_pending(atoll_msg *spawn_msg);
 void atoll__actor_discard(struct atoll_ctx *r, struct atoll__actor *a);
+/* 0 when alias is ATOLL_REF_NONE or an alias of target's table, else
+ * -EINVAL. */
+int atoll__actor_alias_check(struct atoll_ctx *target, atoll_ref alias);
+/* Makes a (its ref reserved, its mailbox set up) visible under its ref and
+ * alias (may be ATOLL_REF_NONE), with the rejects hint of its mailbox. */
+void atoll__actor_publish(struct atoll_ctx *target, struct atoll__actor *a, atoll_ref alias);
 void atoll__actor_finish_stop(struct atoll_ctx *r, struct atoll__actor *a);
 void atoll__actor_run(struct atoll_ctx *r, struct atoll__actor *a, int *budget);
 int atoll__send_remote(struct atoll_ctx *r, unsigned core, atoll_msg *msg);
@@ -294,6 +308,11 @@ int atoll__fail_spawn_prepare(struct atoll_ctx *r, struct atoll__actor *a,
 			      const struct atoll_spawn_opts *opts);
 void atoll__fail_spawn_commit(struct atoll_ctx *r, struct atoll__actor *a,
 			      const struct atoll_spawn_opts *opts);
+/* Monitors target (known to the watcher as `as`, its ref or alias) by
+ * watcher under id, before either runs: for actors prepared together from
+ * outside the runtime (atoll__pending_monitor). Returns 0 or -ENOMEM. */
+int atoll__fail_prewire(struct atoll__actor *watcher, struct atoll__actor *target, atoll_ref as,
+			uint64_t id);
 /* Frees a->fail without telling anyone (runtime stop, failed spawn). */
 void atoll__fail_release(struct atoll__actor *a);
 /* Marks a failed with code and text (first failure wins). */
@@ -320,6 +339,15 @@ void atoll__mailbox_rejected_release(atoll_msg *rej);
 /* Checks opts and applies its mailbox settings to the new actor a. Returns
  * 0 or -EINVAL. */
 int atoll__mailbox_setup(struct atoll__actor *a, const struct atoll_spawn_opts *opts);
+
+/* runtime.c: before either is launched, makes the prepared actor watcher
+ * monitor the prepared actor target, which it knows as `as` (target's ref
+ * or alias). The monitor id goes to *id. For a topology's supervisors,
+ * which must see their children's init failures. Returns 0, -EINVAL or
+ * -ENOMEM. */
+struct atoll_pending;
+int atoll__pending_monitor(struct atoll_runtime *rt, struct atoll_pending *watcher,
+			   struct atoll_pending *target, atoll_ref as, uint64_t *id);
 
 /* registry.c */
 void atoll__registry_destroy(struct atoll_runtime *rt);

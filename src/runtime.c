@@ -591,6 +591,8 @@ static int prepare_opts(atoll_runtime *rt, const struct atoll_actor_type *type, 
 		return -ENOMEM;
 	}
 	err = atoll__mailbox_setup(a, opts);
+	if (err == 0)
+		err = atoll__actor_alias_check(target, opts->alias);
 	if (err < 0) {
 		atoll_msg_free(msg);
 		atoll__free(a);
@@ -610,11 +612,9 @@ static int prepare_opts(atoll_runtime *rt, const struct atoll_actor_type *type, 
 	sp->discard = false;
 	msg->release = atoll__actor_free_pending;
 	msg->to = a->ref;
-	atoll__table_set_rejects(&target->table, a->ref,
-				 a->mbox_limit != 0 && a->overflow == ATOLL_OVERFLOW_REJECT);
 	/* Published but not LIVE: messages sent to it wait in its mailbox
 	 * (mailbox_push schedules LIVE actors only) until init has run. */
-	atoll__table_publish(&target->table, a->ref, a);
+	atoll__actor_publish(target, a, opts->alias);
 	if (ref != NULL)
 		*ref = a->ref;
 	*pending = (struct atoll_pending *)msg;
@@ -625,6 +625,38 @@ int atoll_runtime_prepare(atoll_runtime *rt, const struct atoll_actor_type *type
 			  atoll_ref *ref, struct atoll_pending **pending)
 {
 	return prepare_opts(rt, type, where, NULL, ref, pending);
+}
+
+int atoll_runtime_prepare_opts(atoll_runtime *rt, const struct atoll_actor_type *type, int where,
+			       const struct atoll_spawn_opts *opts, atoll_ref *ref,
+			       struct atoll_pending **pending)
+{
+	return prepare_opts(rt, type, where, opts, ref, pending);
+}
+
+int atoll__pending_monitor(struct atoll_runtime *rt, struct atoll_pending *watcher,
+			   struct atoll_pending *target, atoll_ref as, uint64_t *id)
+{
+	struct atoll__spawn *w, *t;
+	uint64_t n;
+
+	if (rt == NULL || watcher == NULL || target == NULL || id == NULL)
+		return -EINVAL;
+	w = pending_msg(watcher)->data;
+	t = pending_msg(target)->data;
+	n = atomic_fetch_add_explicit(&rt->next_outside_id, 1, memory_order_relaxed) + 1;
+	*id = 0xffffull << 48 | (n & ((1ull << 48) - 1));
+	/* Neither actor runs yet and nobody else holds their refs: their
+	 * launch (through the reactors' locked outside inboxes) publishes
+	 * what is written here. */
+	return atoll__fail_prewire(w->actor, t->actor, as, *id);
+}
+
+int atoll_runtime_alias_new(atoll_runtime *rt, int where, atoll_ref *alias)
+{
+	if (rt == NULL || alias == NULL || where < 0 || (unsigned)where >= rt->n)
+		return -EINVAL;
+	return atoll__table_reserve_alias(&rt->reactors[where]->table, alias);
 }
 
 int atoll_runtime_launch(atoll_runtime *rt, struct atoll_pending *pending, const void *arg)

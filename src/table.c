@@ -46,6 +46,8 @@ static struct atoll__slot *chunk_get(struct atoll__table *t, uint32_t index)
 		atomic_init(&chunk[i].actor, NULL);
 		atomic_init(&chunk[i].gen, 1);
 		atomic_init(&chunk[i].next_free, 0);
+		atomic_init(&chunk[i].rejects, 0);
+		atomic_init(&chunk[i].alias, 0);
 	}
 	/* Release pairs with the acquire loads in chunk_get and
 	 * atoll__table_slot: the initialised slots are visible. */
@@ -117,4 +119,28 @@ void atoll__table_free(struct atoll__table *t, atoll_ref ref)
 	} while (!atomic_compare_exchange_weak_explicit(
 		&t->free_head, &head, ((head >> 32) + 1) << 32 | (index + 1), memory_order_release,
 		memory_order_relaxed));
+}
+
+int atoll__table_reserve_alias(struct atoll__table *t, atoll_ref *ref)
+{
+	int err = atoll__table_reserve(t, ref);
+
+	if (err == 0)
+		atomic_store_explicit(&atoll__table_slot(t, atoll__ref_slot(*ref))->alias, 1u,
+				      memory_order_relaxed);
+	return err;
+}
+
+void atoll__table_alias_clear(struct atoll__table *t, atoll_ref alias, struct atoll__actor *actor)
+{
+	struct atoll__slot *s = atoll__table_slot(t, atoll__ref_slot(alias));
+	struct atoll__actor *expected = actor;
+
+	/* Relaxed: the DOWN that tells a supervisor this incarnation is gone
+	 * is sent after this, through a ring (release/acquire), so the
+	 * supervisor's next publish is ordered after this clear. A publish
+	 * that won the race (a restart while this one still stopped) makes
+	 * the exchange fail, and the slot keeps the newer actor. */
+	(void)atomic_compare_exchange_strong_explicit(&s->actor, &expected, NULL,
+						      memory_order_relaxed, memory_order_relaxed);
 }

@@ -8,6 +8,11 @@
  * Treiber free list whose head carries an ABA tag, or from never-used slots.
  * Slots live in chunks of 4096 that are allocated on demand and never move,
  * so a slot's address is stable for the table's life.
+ *
+ * An alias slot (atoll_alias_new) is a stable name for successive actors:
+ * each incarnation is published in its own slot and in the alias slot, and
+ * the alias slot is emptied (its generation kept) when the incarnation
+ * stops. Alias slots are never freed, so their generation never moves.
  */
 #ifndef ATOLL_TABLE_H
 #define ATOLL_TABLE_H
@@ -46,6 +51,10 @@ struct atoll__slot {
 	 * (relaxed) by senders, for whom a stale value only misroutes a
 	 * rejection to a dead letter. */
 	_Atomic uint32_t rejects;
+	/* 1 for an alias slot. Written (relaxed) by the reserver before the
+	 * alias ref is handed out; read (relaxed) by spawners that got the
+	 * ref through some synchronising channel (a message, a start). */
+	_Atomic uint32_t alias;
 };
 
 struct atoll__table {
@@ -115,6 +124,16 @@ static inline void atoll__table_set_rejects(struct atoll__table *t, atoll_ref re
 			      rejects ? 1u : 0u, memory_order_relaxed);
 }
 
+/* Whether ref names an alias slot of this table (generation included).
+ * Any thread. */
+static inline bool atoll__table_is_alias(struct atoll__table *t, atoll_ref ref)
+{
+	struct atoll__slot *s = atoll__table_slot(t, atoll__ref_slot(ref));
+
+	return s != NULL && atomic_load_explicit(&s->alias, memory_order_relaxed) != 0 &&
+	       atomic_load_explicit(&s->gen, memory_order_relaxed) == atoll__ref_gen(ref);
+}
+
 /* Sets up an empty table for reactor `core`. Returns 0 or -ENOMEM. */
 int atoll__table_init(struct atoll__table *t, unsigned core);
 
@@ -135,6 +154,20 @@ void atoll__table_publish(struct atoll__table *t, atoll_ref ref, struct atoll__a
  * ref goes stale, and puts the slot on the free list.
  */
 void atoll__table_free(struct atoll__table *t, atoll_ref ref);
+
+/*
+ * Reserves a slot as an alias (see above) and stores its ref in *ref. Any
+ * thread. Returns 0, -EAGAIN (table full) or -ENOMEM.
+ */
+int atoll__table_reserve_alias(struct atoll__table *t, atoll_ref *ref);
+
+/*
+ * Owner only: empties the alias slot named by alias if it still names
+ * actor. A newer incarnation may have been published there already (a
+ * supervisor restarting a child whose old incarnation is still stopping):
+ * the slot is then left to it.
+ */
+void atoll__table_alias_clear(struct atoll__table *t, atoll_ref alias, struct atoll__actor *actor);
 
 /* Number of slots ever handed out (upper bound for iteration). */
 static inline uint32_t atoll__table_used(struct atoll__table *t)

@@ -108,17 +108,40 @@ struct atoll_spawn_opts {
 	 * runs and the monitor id is stored here (atoll_monitor): an init
 	 * failure is then reported as a DOWN, on any core. */
 	uint64_t *monitor;
+	/* When not ATOLL_REF_NONE, an alias (atoll_alias_new) on the reactor
+	 * the actor is spawned on: the actor answers to it as well as to its
+	 * own ref, until it stops. */
+	atoll_ref alias;
 };
 
 /*
- * atoll_spawn with options: a bounded mailbox, a link or a monitor set up
- * atomically with the spawn. With ATOLL_SPAWN_LINK or a monitor, an init
- * failure on this core is reported by EXIT/DOWN, and this returns 0 with *ref
- * naming the (already stopped) actor, as it does on another core. opts may
- * be NULL. Returns as atoll_spawn, or -EINVAL for a bad overflow policy.
+ * atoll_spawn with options: a bounded mailbox, a link, a monitor or an alias
+ * set up atomically with the spawn. With ATOLL_SPAWN_LINK or a monitor, an
+ * init failure on this core is reported by EXIT/DOWN, and this returns 0
+ * with *ref naming the (already stopped) actor, as it does on another core.
+ * With an alias, the actor is published under it before its init runs (a
+ * previous holder still stopping loses it at once). opts may be NULL.
+ * Returns as atoll_spawn, or -EINVAL for a bad overflow policy, or an alias
+ * that is not one (atoll_alias_new) or lives on another reactor than where.
  */
 int atoll_spawn_opts(atoll_ctx *ctx, const struct atoll_actor_type *type, const void *arg,
 		     int where, const struct atoll_spawn_opts *opts, atoll_ref *ref);
+
+/*
+ * Reserves an alias on reactor `where` (an index, or ATOLL_HERE) and stores
+ * it in *alias: a ref that names no actor until one is spawned with
+ * atoll_spawn_opts' .alias set to it, then names that actor until it stops,
+ * then the next one spawned with it, and so on. Messages sent to an alias
+ * while no actor holds it are dead letters, as for a stopped actor; the
+ * actor's own ref (atoll_self) stays its own, so its timers, asks and I/O
+ * completions never reach a later holder. Monitors and links taken through
+ * the alias are on the holder of the moment, and its DOWN or EXIT names the
+ * alias. A supervisor restarting a child into the same alias is what makes
+ * the child's ref stable (actors/supervisor.h). An alias lasts as long as
+ * the runtime: reserve one per long-lived role, not per request.
+ * Returns 0, -EINVAL (bad where), -ENOMEM or -EAGAIN (actor table full).
+ */
+int atoll_alias_new(atoll_ctx *ctx, int where, atoll_ref *alias);
 
 /* Return values of atoll_send besides errors. */
 #define ATOLL_SENT 0

@@ -161,9 +161,26 @@ int atoll_runtime_launch(atoll_runtime *rt, struct atoll_pending *pending, const
 void atoll_runtime_discard(atoll_runtime *rt, struct atoll_pending *pending);
 
 /*
- * atoll_runtime_spawn with a bounded mailbox (struct atoll_spawn_opts in
- * atoll/actor.h; opts may be NULL). No caller actor exists here, so flags and
- * monitor must be 0/NULL. Returns as atoll_runtime_spawn, or -EINVAL.
+ * atoll_runtime_prepare with spawn options (struct atoll_spawn_opts in
+ * atoll/actor.h; opts may be NULL): a bounded mailbox, an alias. No caller
+ * actor exists here, so flags and monitor must be 0/NULL. Returns as
+ * atoll_runtime_prepare.
+ */
+int atoll_runtime_prepare_opts(atoll_runtime *rt, const struct atoll_actor_type *type, int where,
+			       const struct atoll_spawn_opts *opts, atoll_ref *ref,
+			       struct atoll_pending **pending);
+
+/*
+ * atoll_alias_new from outside the runtime (any non-reactor thread): an
+ * alias on reactor `where`. Returns 0, -EINVAL, -ENOMEM or -EAGAIN.
+ */
+int atoll_runtime_alias_new(atoll_runtime *rt, int where, atoll_ref *alias);
+
+/*
+ * atoll_runtime_spawn with a bounded mailbox or an alias (struct
+ * atoll_spawn_opts in atoll/actor.h; opts may be NULL). No caller actor
+ * exists here, so flags and monitor must be 0/NULL. Returns as
+ * atoll_runtime_spawn, or -EINVAL.
  */
 int atoll_runtime_spawn_opts(atoll_runtime *rt, const struct atoll_actor_type *type,
 			     const void *arg, int where, const struct atoll_spawn_opts *opts,
