@@ -19,6 +19,7 @@
 #include "parser.h"
 #include "pingpong.h"
 #include "router.h"
+#include "supervisor.h"
 #include "thread_ring.h"
 #include "ticker.h"
 #include "topic.h"
@@ -36,6 +37,8 @@ static const struct atoll_type_info *const builtin[] = {
 	&atoll_topic_info,      /* pub-sub */
 	&atoll_counter_info,    /* stats sink */
 	&atoll_logger_info,     /* log lines */
+	/* Failure handling. */
+	&atoll_supervisor_info, /* restarts the groups that name it */
 	/* Network servers. */
 	&echo_info,
 	&line_server_info,

@@ -14,16 +14,20 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 struct child {
 	struct atoll_supervisor_child spec;
 	char name[ATOLL_NAME_MAX + 1]; /* "" when not registered */
 	atoll_ref ref;                 /* ATOLL_REF_NONE when not running */
 	uint64_t monitor;
-	bool stopping; /* stopped by the supervisor, DOWN awaited */
-	bool restart;  /* start again when the group restart runs */
+	bool stopping;                   /* stopped by the supervisor, DOWN awaited */
+	bool restart;                    /* start again when the group restart runs */
+	char label[ATOLL_NAME_MAX + 16]; /* for log lines: name, group.i or type */
 };
 
 struct supervisor {
@@ -36,7 +40,15 @@ struct supervisor {
 	unsigned nrestarts, next_restart;
 	unsigned pending; /* DOWNs awaited before a group restart or shutdown */
 	bool shutting_down;
+	bool giving_up; /* too many restarts: stopping the children, then fail */
 };
+
+/* The ref the registry names a child by: its alias when it has one (stable
+ * across restarts), else the current incarnation's. */
+static atoll_ref visible_ref(const struct child *c)
+{
+	return c->spec.opts.alias != ATOLL_REF_NONE ? c->spec.opts.alias : c->ref;
+}
 
 /* Stops the registry from naming child c (if it still names it). */
 static void unname(atoll_ctx *ctx, struct child *c)
@@ -45,7 +57,7 @@ static void unname(atoll_ctx *ctx, struct child *c)
 
 	if (c->name[0] == '\0')
 		return;
-	if (atoll_lookup(atoll_runtime_of(ctx), c->name, &cur) == 0 && cur == c->ref)
+	if (atoll_lookup(atoll_runtime_of(ctx), c->name, &cur) == 0 && cur == visible_ref(c))
 		(void)atoll_unregister(atoll_runtime_of(ctx), c->name);
 }
 
@@ -65,7 +77,7 @@ static int start(atoll_ctx *ctx, struct child *c)
 	c->restart = false;
 	if (c->name[0] != '\0') {
 		(void)atoll_unregister(atoll_runtime_of(ctx), c->name); /* a stale entry */
-		(void)atoll_register(atoll_runtime_of(ctx), c->name, c->ref);
+		(void)atoll_register(atoll_runtime_of(ctx), c->name, visible_ref(c));
 	}
 	return 0;
 }
@@ -96,11 +108,29 @@ static bool may_restart(struct supervisor *s)
 	return s->nrestarts < cap || now - s->restarts[s->next_restart] > s->window_ns;
 }
 
-static void give_up(atoll_ctx *ctx, struct supervisor *s)
+/* Fails the supervisor once no child of its runs any more. */
+static void fail_if_done(atoll_ctx *ctx, struct supervisor *s)
 {
-	(void)s;
+	if (s->pending != 0)
+		return;
 	atoll_fail(ctx, ATOLL_SUPERVISOR_GAVE_UP, "supervisor: more than %u restarts in %llu ms",
 		   s->max_restarts, (unsigned long long)(s->window_ns / 1000000u));
+}
+
+/*
+ * Too many restarts: as in Erlang, the supervisor stops its children
+ * (reverse start order) and waits for each one's DOWN before it fails, so
+ * whoever restarts it never finds an old child still running (or still
+ * holding its alias).
+ */
+static void give_up(atoll_ctx *ctx, struct supervisor *s)
+{
+	s->giving_up = true;
+	for (unsigned i = s->n; i-- > 0;) {
+		s->kids[i].restart = false;
+		stop_child(ctx, s, &s->kids[i]);
+	}
+	fail_if_done(ctx, s);
 }
 
 /* Starts every child marked for restart, in start order. */
@@ -161,19 +191,30 @@ static void on_down(atoll_ctx *ctx, struct supervisor *s, const struct atoll_dow
 	if (c->stopping) {
 		c->stopping = false;
 		s->pending--;
-		if (s->shutting_down)
+		if (s->giving_up)
+			fail_if_done(ctx, s);
+		else if (s->shutting_down)
 			shutdown_step(ctx, s);
 		else if (s->pending == 0)
 			restart_marked(ctx, s);
 		return;
 	}
+	if (s->giving_up)
+		return;
 	if (s->shutting_down) {
 		shutdown_step(ctx, s);
 		return;
 	}
+	if (d->reason == ATOLL_EXIT_FAILED)
+		atoll__log_warn("supervisor: child %s failed (%d: %s)%s", c->label, d->code,
+				d->text,
+				wants_restart(c, d->reason) ? "" : "; not restarted (temporary)");
 	if (!wants_restart(c, d->reason))
 		return;
 	if (!may_restart(s)) {
+		atoll__log_error("supervisor: more than %u restarts of its children in %llu ms: "
+				 "giving up",
+				 s->max_restarts, (unsigned long long)(s->window_ns / 1000000u));
 		give_up(ctx, s);
 		return;
 	}
@@ -220,27 +261,59 @@ static void supervisor_free(struct supervisor *s)
 	s->restarts = NULL;
 }
 
-static int supervisor_init(atoll_ctx *ctx, void *state, const void *arg)
+/* Sets s up for n children (their specs filled in by the caller). Returns
+ * 0, -EINVAL or -ENOMEM. */
+static int setup(struct supervisor *s, unsigned strategy, unsigned max_restarts, uint64_t window_ns,
+		 size_t n)
 {
-	const struct atoll_supervisor_spec *spec = arg;
-	struct supervisor *s = state;
-
-	if (spec == NULL || spec->nchildren > ATOLL_SUPERVISOR_MAX_CHILDREN ||
-	    (spec->nchildren != 0 && spec->children == NULL) ||
-	    (unsigned)spec->strategy > ATOLL_SUPERVISOR_REST_FOR_ONE)
+	if (n > ATOLL_SUPERVISOR_MAX_CHILDREN || strategy > ATOLL_SUPERVISOR_REST_FOR_ONE)
 		return -EINVAL;
-	s->strategy = spec->strategy;
-	s->max_restarts = spec->max_restarts != 0 ? spec->max_restarts : 3;
-	s->window_ns = spec->window_ns != 0 ? spec->window_ns : 5000000000ull;
-	if (spec->max_restarts == 0 && spec->window_ns != 0)
-		s->max_restarts = 3;
-	s->n = spec->nchildren;
+	s->strategy = (enum atoll_supervisor_strategy)strategy;
+	s->max_restarts = max_restarts != 0 ? max_restarts : 3;
+	s->window_ns = window_ns != 0 ? window_ns : 5000000000ull;
+	s->n = (unsigned)n;
 	s->kids = calloc(s->n != 0 ? s->n : 1, sizeof(*s->kids));
 	s->restarts = calloc(s->max_restarts + 1, sizeof(*s->restarts));
 	if (s->kids == NULL || s->restarts == NULL) {
 		supervisor_free(s);
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+/* Starts, in order, every child that is not running yet (a topology's
+ * children run already). On an error, stops the children started so far
+ * and frees s. Returns 0 or the spawn error. */
+static int start_all(atoll_ctx *ctx, struct supervisor *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		int err = s->kids[i].ref != ATOLL_REF_NONE ? 0 : start(ctx, &s->kids[i]);
+
+		if (err < 0) {
+			for (unsigned j = i; j-- > 0;) {
+				unname(ctx, &s->kids[j]);
+				(void)atoll_demonitor(ctx, s->kids[j].monitor);
+				(void)atoll_stop(ctx, s->kids[j].ref);
+			}
+			supervisor_free(s);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int supervisor_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	const struct atoll_supervisor_spec *spec = arg;
+	struct supervisor *s = state;
+	int err;
+
+	if (spec == NULL || (spec->nchildren != 0 && spec->children == NULL))
+		return -EINVAL;
+	err = setup(s, (unsigned)spec->strategy, spec->max_restarts, spec->window_ns,
+		    spec->nchildren);
+	if (err < 0)
+		return err;
 	for (unsigned i = 0; i < s->n; i++) {
 		const struct atoll_supervisor_child *cs = &spec->children[i];
 		struct child *c = &s->kids[i];
@@ -254,21 +327,46 @@ static int supervisor_init(atoll_ctx *ctx, void *state, const void *arg)
 		if (cs->name != NULL)
 			strcpy(c->name, cs->name);
 		c->spec.name = c->name[0] != '\0' ? c->name : NULL;
+		snprintf(c->label, sizeof(c->label), "%s",
+			 c->spec.name != NULL ? c->spec.name : cs->type->name);
 	}
-	for (unsigned i = 0; i < s->n; i++) {
-		int err = start(ctx, &s->kids[i]);
+	return start_all(ctx, s);
+}
 
-		if (err < 0) {
-			for (unsigned j = i; j-- > 0;) {
-				unname(ctx, &s->kids[j]);
-				(void)atoll_demonitor(ctx, s->kids[j].monitor);
-				(void)atoll_stop(ctx, s->kids[j].ref);
-			}
-			supervisor_free(s);
-			return err;
+/*
+ * A supervisor started from a topology: its children are the members of
+ * the groups that name its group in `supervisor =`, each under its alias.
+ * The first incarnation adopts the children the topology launched (it
+ * monitors them from before they ran); a restarted one starts them anew.
+ */
+static int supervisor_init_params(atoll_ctx *ctx, void *state, const void *arg)
+{
+	const struct atoll_params *p = arg;
+	const struct atoll_params_child *kids;
+	struct supervisor *s = state;
+	size_t n = atoll_params_children(p, &kids);
+	int err = setup(s, (unsigned)atoll_params_int(p, "strategy"),
+			(unsigned)atoll_params_int(p, "max_restarts"),
+			(uint64_t)atoll_params_int(p, "window"), n);
+
+	if (err < 0)
+		return err;
+	for (unsigned i = 0; i < s->n; i++) {
+		struct child *c = &s->kids[i];
+
+		c->spec.type = kids[i].type;
+		c->spec.arg = kids[i].params;
+		c->spec.where = (int)kids[i].core;
+		c->spec.restart = (enum atoll_supervisor_restart)kids[i].restart;
+		c->spec.opts.alias = kids[i].alias;
+		snprintf(c->label, sizeof(c->label), "%.*s.%u", ATOLL_NAME_MAX,
+			 kids[i].group != NULL ? kids[i].group : kids[i].type->name, kids[i].index);
+		if (kids[i].first != ATOLL_REF_NONE) {
+			c->ref = kids[i].first;
+			c->monitor = kids[i].monitor;
 		}
 	}
-	return 0;
+	return start_all(ctx, s);
 }
 
 static void supervisor_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
@@ -284,7 +382,7 @@ static void supervisor_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
 		on_which(ctx, s, msg);
 		break;
 	case ATOLL_SUPERVISOR_SHUTDOWN:
-		if (!s->shutting_down) {
+		if (!s->shutting_down && !s->giving_up) {
 			s->shutting_down = true;
 			if (s->pending == 0)
 				shutdown_step(ctx, s);
@@ -320,4 +418,47 @@ const struct atoll_actor_type atoll_supervisor_type = {
 	.init = supervisor_init,
 	.receive = supervisor_receive,
 	.stop = supervisor_stop,
+};
+
+/* --- from a topology file --------------------------------------------------- */
+
+/* The same actor with a topology's parameters as its init argument. */
+static const struct atoll_actor_type supervisor_params_type = {
+	.name = "supervisor",
+	.state_size = sizeof(struct supervisor),
+	.init = supervisor_init_params,
+	.receive = supervisor_receive,
+	.stop = supervisor_stop,
+};
+
+static const struct atoll_param_spec supervisor_params[] = {
+	{ "strategy", ATOLL_PARAM_ENUM, "one_for_one", 0, 0, "one_for_one|one_for_all|rest_for_one",
+	  "which children a failure restarts: it alone, all, or it and those after it", 0 },
+	{ "max_restarts", ATOLL_PARAM_INT, "3", 1, 1000000, NULL,
+	  "restarts allowed within window; one more and the supervisor gives up", 0 },
+	{ "window", ATOLL_PARAM_DURATION, "5s", 1000000, 0, NULL, "the restart intensity window",
+	  0 },
+	{ 0 },
+};
+
+static const struct atoll_msg_spec supervisor_accepts[] = {
+	{ ATOLL_SUPERVISOR_WHICH_CHILD, "WHICH_CHILD",
+	  "ask: a child's name; answered by CHILD with its ref" },
+	{ ATOLL_SUPERVISOR_SHUTDOWN, "SHUTDOWN", "stop the children last first, then itself" },
+	{ 0 },
+};
+
+static const struct atoll_msg_spec supervisor_sends[] = {
+	{ ATOLL_SUPERVISOR_CHILD, "CHILD", "the answer to WHICH_CHILD" },
+	{ 0 },
+};
+
+const struct atoll_type_info atoll_supervisor_info = {
+	.type = &supervisor_params_type,
+	.summary = "starts the groups that name it in 'supervisor =' and restarts them by "
+		   "Erlang's rules; their refs stay the same across restarts",
+	.params = supervisor_params,
+	.accepts = supervisor_accepts,
+	.sends = supervisor_sends,
+	.flags = ATOLL_TYPE_SINGLETON | ATOLL_TYPE_SUPERVISOR,
 };

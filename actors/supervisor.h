@@ -8,14 +8,18 @@
  * children started after the one that stopped. Restart policies: PERMANENT
  * children are always restarted, TRANSIENT ones only after a failure (not a
  * normal stop), TEMPORARY ones never. More than max_restarts restarts within
- * window_ns and the supervisor gives up: it stops its children and fails
- * itself with ATOLL_SUPERVISOR_GAVE_UP, which its own monitors and links see
- * (so supervisors nest).
+ * window_ns and the supervisor gives up: it stops its children, waits for
+ * every one's DOWN, and fails itself with ATOLL_SUPERVISOR_GAVE_UP, which its
+ * own monitors and links see (so supervisors nest).
  *
- * A restarted child gets a new ref. A child with a name is registered under
- * it in the runtime registry (atoll_register) while it runs, so
- * atoll_lookup finds the current one; the supervisor also answers
- * ATOLL_SUPERVISOR_WHICH_CHILD. Children may live on any core.
+ * A restarted child gets a new ref of its own. To give others a ref that
+ * stays good across restarts, give the child an alias (atoll_alias_new on
+ * the child's reactor, in .opts.alias): every incarnation answers to it.
+ * A child with a name is registered under it in the runtime registry
+ * (atoll_register) while it runs (its alias if it has one, else its current
+ * ref), so atoll_lookup finds the current one; the supervisor also answers
+ * ATOLL_SUPERVISOR_WHICH_CHILD. Children may live on any core. Failures of
+ * children are logged (warn), and giving up (error).
  *
  *   static const struct atoll_supervisor_child kids[] = {
  *           { .name = "cache", .type = &cache_type, .where = 1,
@@ -61,7 +65,7 @@ enum atoll_supervisor_restart {
 #define ATOLL_SUPERVISOR_GAVE_UP (-EMLINK)
 
 /* Most children one supervisor takes. */
-#define ATOLL_SUPERVISOR_MAX_CHILDREN 1024
+#define ATOLL_SUPERVISOR_MAX_CHILDREN ATOLL_PARAMS_MAX_CHILDREN
 
 /* A child spec. */
 struct atoll_supervisor_child {
@@ -74,7 +78,8 @@ struct atoll_supervisor_child {
 	/* Reactor index, or ATOLL_HERE (the supervisor's). */
 	int where;
 	enum atoll_supervisor_restart restart;
-	/* Mailbox options (flags and monitor are the supervisor's: ignored). */
+	/* Mailbox options and alias (flags and monitor are the supervisor's:
+	 * ignored). With an alias, where must be the alias's reactor. */
 	struct atoll_spawn_opts opts;
 };
 
@@ -104,6 +109,12 @@ enum atoll_supervisor_msg {
 /* Init fails with -EINVAL for a bad spec, or with the error of a child that
  * could not be spawned (the children started so far are stopped). */
 extern const struct atoll_actor_type atoll_supervisor_type;
+
+/* The supervisor as topologies know it ("type = supervisor"): parameters
+ * strategy, max_restarts and window; its children are the groups that name
+ * it (`supervisor = GROUP`, `restart = permanent|transient|temporary`),
+ * each member under an alias, so its ref survives restarts. */
+extern const struct atoll_type_info atoll_supervisor_info;
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,8 @@ struct atoll_params {
 	atoll_ref *members;
 	size_t nmembers;
 	unsigned index;
+	struct atoll_params_child *children; /* a supervisor's */
+	size_t nchildren;
 };
 
 static void fmt_err(char *err, size_t errlen, const char *fmt, ...)
@@ -317,6 +319,7 @@ void atoll_params_free(struct atoll_params *p)
 	free(p->v);
 	free(p->group);
 	free(p->members);
+	free(p->children);
 	free(p);
 }
 
@@ -423,6 +426,33 @@ int atoll_params_set_group(struct atoll_params *p, const char *group, const atol
 	return 0;
 }
 
+int atoll_params_set_children(struct atoll_params *p, const struct atoll_params_child *children,
+			      size_t n)
+{
+	struct atoll_params_child *copy = NULL;
+
+	if (p == NULL || (n != 0 && children == NULL))
+		return -EINVAL;
+	if (n != 0) {
+		copy = malloc(n * sizeof(*copy));
+		if (copy == NULL)
+			return -ENOMEM;
+		memcpy(copy, children, n * sizeof(*copy));
+	}
+	free(p->children);
+	p->children = copy;
+	p->nchildren = n;
+	return 0;
+}
+
+size_t atoll_params_children(const struct atoll_params *p,
+			     const struct atoll_params_child **children)
+{
+	if (children != NULL)
+		*children = p != NULL ? p->children : NULL;
+	return p != NULL ? p->nchildren : 0;
+}
+
 int atoll_params_finish(struct atoll_params *p, char *err, size_t errlen)
 {
 	if (p == NULL) {
@@ -483,6 +513,8 @@ struct atoll_params *atoll_params_dup(const struct atoll_params *p)
 	}
 	if (p->nmembers > 0 &&
 	    atoll_params_set_group(d, p->group, p->members, p->nmembers, p->index) < 0)
+		goto fail;
+	if (p->nchildren > 0 && atoll_params_set_children(d, p->children, p->nchildren) < 0)
 		goto fail;
 	return d;
 fail:

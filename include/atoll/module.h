@@ -35,11 +35,13 @@ extern "C" {
 
 /*
  * The module ABI version: the layouts of the structs in this header, of
- * struct atoll_actor_type and of struct atoll_msg, and the meaning of the
- * functions modules call. Raised on every incompatible change; a module
- * built against another version is refused.
+ * struct atoll_actor_type, struct atoll_msg and the other structs of the
+ * public headers a module hands to libatoll (struct atoll_spawn_opts, ...),
+ * and the meaning of the functions modules call. Raised on every
+ * incompatible change; a module built against another version is refused.
+ * 2: struct atoll_spawn_opts gained alias.
  */
-#define ATOLL_MODULE_ABI 1u
+#define ATOLL_MODULE_ABI 2u
 
 /* A message type an actor type accepts (or sends). Tables end with {0}. */
 struct atoll_msg_spec {
@@ -50,6 +52,9 @@ struct atoll_msg_spec {
 
 /* Flags of a type. */
 #define ATOLL_TYPE_SINGLETON 1u /* at most one actor of this type per group */
+/* A supervisor: topology groups may name its group in `supervisor =`, and
+ * its init finds them in atoll_params_children. */
+#define ATOLL_TYPE_SUPERVISOR 2u
 
 /*
  * Everything a topology and `atoll list` know about an actor type. Declare

@@ -116,6 +116,38 @@ unsigned atoll_params_index(const struct atoll_params *p);
 /* The group's name ("" for a standalone actor). */
 const char *atoll_params_group_name(const struct atoll_params *p);
 
+/*
+ * A child of a supervisor type (ATOLL_TYPE_SUPERVISOR in atoll/module.h) as
+ * a topology declares it (`supervisor = GROUP` in a group): the supervisor
+ * starts it, watches it and restarts it, always under the same alias, so
+ * the refs others were given stay good across restarts.
+ */
+struct atoll_params_child {
+	const struct atoll_actor_type *type;
+	const struct atoll_params *params; /* its init argument, at every start */
+	unsigned core;                     /* the reactor it runs on */
+	atoll_ref alias;                   /* its stable ref (atoll_alias_new) */
+	/* When to restart it: enum atoll_supervisor_restart (actors/
+	 * supervisor.h): 0 permanent, 1 transient, 2 temporary. */
+	unsigned restart;
+	/* Its first incarnation, already prepared and launched by the topology
+	 * and monitored by the supervisor (monitor id below) from before
+	 * either ran; ATOLL_REF_NONE when the supervisor must start it. */
+	atoll_ref first;
+	uint64_t monitor;
+	const char *group; /* its group's name and its index there, for logs */
+	unsigned index;
+};
+
+/* Most children one supervisor takes. */
+#define ATOLL_PARAMS_MAX_CHILDREN 1024u
+
+/* The children a supervisor type was given, in start order: stores a
+ * pointer to them in *children (valid as long as p) and returns how many
+ * (0 for any other type). */
+size_t atoll_params_children(const struct atoll_params *p,
+			     const struct atoll_params_child **children);
+
 /* --- Building (any thread) -------------------------------------------- */
 
 /*
@@ -150,6 +182,14 @@ int atoll_params_set_link(struct atoll_params *p, const char *name, const atoll_
  */
 int atoll_params_set_group(struct atoll_params *p, const char *group, const atoll_ref *refs,
 			   size_t n, unsigned index);
+
+/*
+ * Sets the children of a supervisor type's parameters (the array is copied;
+ * the pointers in it are not: what they point to must outlive p). Returns
+ * 0, -EINVAL or -ENOMEM.
+ */
+int atoll_params_set_children(struct atoll_params *p, const struct atoll_params_child *children,
+			      size_t n);
 
 /*
  * Checks that every required parameter is set, then runs the type's check
