@@ -25,7 +25,8 @@ struct generator {
 	size_t rr; /* the member that gets the next record */
 	uint64_t records;
 	uint64_t burst;
-	uint64_t rate; /* records/s, 0: unlimited */
+	uint64_t rate;      /* records/s, 0: unlimited */
+	uint64_t malformed; /* every malformed-th record is malformed, 0: none */
 	uint64_t pause_ns;
 	uint64_t start_ns;
 	uint64_t next;
@@ -63,6 +64,7 @@ static int generator_init(atoll_ctx *ctx, void *state, const void *arg)
 	g->records = (uint64_t)atoll_params_int(p, "records");
 	g->burst = (uint64_t)atoll_params_int(p, "burst");
 	g->rate = (uint64_t)atoll_params_int(p, "rate");
+	g->malformed = (uint64_t)atoll_params_int(p, "malformed");
 	g->pause_ns = (uint64_t)atoll_params_int(p, "pause");
 	g->start_ns = atoll_now_ns();
 	if (go_after(ctx, 0) < 0)
@@ -106,8 +108,10 @@ static void generator_burst(atoll_ctx *ctx, struct generator *g)
 		n = g->records - g->next;
 	for (uint64_t i = 0; i < n && !queued; i++) {
 		char line[RECORD_MAX];
-		int len = snprintf(line, sizeof(line), "seq=%" PRIu64 " value=%" PRIu64, g->next,
-				   atoll_generator_value(g->next));
+		bool bad = g->malformed != 0 && g->next % g->malformed == g->malformed - 1;
+		int len = bad ? snprintf(line, sizeof(line), "seq=%" PRIu64 " value=?", g->next)
+			      : snprintf(line, sizeof(line), "seq=%" PRIu64 " value=%" PRIu64,
+					 g->next, atoll_generator_value(g->next));
 		int rc = atoll_tell(ctx, g->to[g->rr], ATOLL_LIB_DATA, line, (size_t)len);
 
 		if (rc < 0) {
@@ -171,6 +175,8 @@ static const struct atoll_param_spec generator_params[] = {
 	{ "rate", ATOLL_PARAM_INT, "0", 0, 1000000000, NULL, "records/s at most (0: no limit)", 0 },
 	{ "pause", ATOLL_PARAM_DURATION, "200us", 1000, 0, NULL,
 	  "wait after backpressure (a full ring)", 0 },
+	{ "malformed", ATOLL_PARAM_INT, "0", 0, INT64_MAX, NULL,
+	  "every Nth record is malformed (\"seq=i value=?\"); 0: none", 0 },
 	{ 0 },
 };
 

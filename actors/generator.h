@@ -12,6 +12,8 @@
  *   burst    INT       records sent per turn before yielding (default 64)
  *   rate     INT       records per second at most (0: as fast as possible)
  *   pause    DURATION  how long to wait after backpressure (default 200us)
+ *   malformed  INT     every Nth record (i % N == N - 1) is "seq=i value=?",
+ *                      which a parser refuses (default 0: none)
  *
  * Backpressure: when atoll_send answers ATOLL_SENT_QUEUED (a cross-core
  * ring is full; the record is queued, not lost), the generator ends its

@@ -19,6 +19,7 @@ struct parser {
 	uint64_t *per_member;
 	size_t nto;
 	size_t rr;
+	bool fail_malformed; /* on_malformed = fail */
 	struct atoll_lib_stats stats;
 };
 
@@ -77,6 +78,7 @@ static int parser_init(atoll_ctx *ctx, void *state, const void *arg)
 		return -ENOMEM;
 	}
 	memcpy(s->to, to, s->nto * sizeof(*to));
+	s->fail_malformed = atoll_params_int(p, "on_malformed") == 1;
 	return 0;
 }
 
@@ -100,6 +102,9 @@ static void parse_record(atoll_ctx *ctx, struct parser *s, atoll_msg *msg)
 		s->stats.dropped++;
 		if (out != msg)
 			atoll_msg_free(out);
+		if (s->fail_malformed)
+			atoll_fail(ctx, -EBADMSG, "malformed record %.*s",
+				   (int)(msg->len < 32 ? msg->len : 32), (const char *)msg->data);
 		return;
 	}
 	out->len = (uint32_t)n;
@@ -158,6 +163,8 @@ const struct atoll_actor_type atoll_parser_type = {
 static const struct atoll_param_spec parser_params[] = {
 	{ "to", ATOLL_PARAM_LINK, NULL, 0, 0, NULL, "the next stage (round-robin)",
 	  ATOLL_PARAM_ACYCLIC },
+	{ "on_malformed", ATOLL_PARAM_ENUM, "drop", 0, 0, "drop|fail",
+	  "a malformed record is dropped and counted, or fails the parser (for a supervisor)", 0 },
 	{ 0 },
 };
 

@@ -6,7 +6,9 @@
  * else may come before, between or after them.
  *
  * Parameters:
- *   to  LINK  the next stage (acyclic)
+ *   to            LINK  the next stage (acyclic)
+ *   on_malformed  ENUM  drop (default: dropped and counted) or fail (the
+ *                       parser fails with -EBADMSG: for a supervisor)
  *
  * Ownership: a DATA record with an inline payload is rewritten in place and
  * forwarded (the output is never longer than the input), so the stage
