@@ -145,6 +145,7 @@ static void on_section(struct loader *ld, const char *name, size_t len, int line
 		return;
 	}
 	memset(&t->groups[t->ngroups], 0, sizeof(*g));
+	t->groups[t->ngroups].supervisor = -1;
 	t->groups[t->ngroups].name = copy;
 	t->groups[t->ngroups].line = line;
 	ld->values[t->ngroups] = NULL;
@@ -458,8 +459,25 @@ static void group_reserved(struct loader *ld, struct atoll__topo_group *g, const
 		g->reg_line = line;
 		return;
 	}
-	if (strcmp(key, "supervisor") == 0 || strcmp(key, "restart") == 0) {
-		fail(ld, line, "[%s] '%s' is reserved but not supported yet", g->name, key);
+	if (strcmp(key, "supervisor") == 0) {
+		/* The group it names may come later in the file: resolved in
+		 * atoll__topology_check_supervision. */
+		g->sup_name = strdup(value);
+		if (g->sup_name == NULL)
+			fail_nomem(ld);
+		g->sup_line = line;
+		return;
+	}
+	if (strcmp(key, "restart") == 0) {
+		if (atoll_param_parse(ATOLL_PARAM_ENUM, "permanent|transient|temporary", value, &v,
+				      msg, sizeof(msg)) < 0) {
+			fail(ld, line,
+			     "[%s] restart: expected permanent, transient or temporary, got '%s'",
+			     g->name, value);
+			return;
+		}
+		g->restart = (unsigned)v;
+		g->restart_line = line;
 		return;
 	}
 	/* core, cores, placement: one of them per group. */
@@ -651,6 +669,12 @@ static void check_topology(struct loader *ld)
 		return;
 	if (t->ngroups == 0) {
 		fail(ld, 0, "no groups of actors (a topology needs at least one [group])");
+		return;
+	}
+	char msg[384];
+	int line = 0;
+	if (atoll__topology_check_supervision(t, &line, msg, sizeof(msg)) < 0) {
+		fail(ld, line, "%s", msg);
 		return;
 	}
 	unsigned char *state = calloc(t->ngroups, 1);
@@ -879,12 +903,14 @@ void atoll_topology_free(struct atoll_topology *t)
 		free(g->name);
 		free(g->cores);
 		free(g->reg);
+		free(g->sup_name);
 		atoll_params_free(g->proto);
 		free(g->links);
 		free_list(g->keys, g->nkeys);
 		free(g->key_lines);
 	}
 	free(t->groups);
+	atoll__topology_watch_free(t);
 	free_list(t->runtime_keys, t->nruntime_keys);
 	free(t->runtime_key_lines);
 	free(t->cpus);

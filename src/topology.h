@@ -41,6 +41,11 @@ struct atoll__topo_group {
 	size_t ncores;
 	char *reg; /* register = name, or NULL */
 	int reg_line;
+	char *sup_name; /* supervisor = name, as written, or NULL */
+	int sup_line;
+	long supervisor;  /* index of the group supervising this one, or -1 */
+	unsigned restart; /* restart = ...: 0 permanent, 1 transient, 2 temporary */
+	int restart_line;
 	struct atoll_params *proto; /* values set, checked; copied per member */
 	struct atoll__topo_link *links;
 	size_t nlinks;
@@ -51,9 +56,19 @@ struct atoll__topo_group {
 	/* After place. */
 	unsigned members;
 	unsigned *member_core;
-	atoll_ref *refs;
+	atoll_ref *refs; /* what links name: aliases in a supervised group */
 	struct atoll_params **params;
+	/* After start. A supervised group's first incarnations and the ids of
+	 * the monitors its supervisor holds on them; a supervisor group's
+	 * parameters for a restart (its children without first refs). */
+	atoll_ref *first;
+	uint64_t *monitors;
+	struct atoll_params **restart_params;
 };
+
+/* What the topology's watcher saw: the first failure of a member that no
+ * supervisor watches (topology_watch.c). */
+struct atoll__topo_watch;
 
 struct atoll_topology {
 	char *file;
@@ -68,9 +83,35 @@ struct atoll_topology {
 	uint64_t duration_ns;
 	unsigned reactors; /* placed for; 0: not placed */
 	bool started;
+	struct atoll__topo_watch *watch; /* after start */
 };
 
 /* topology_run.c: frees what place built for g. */
 void atoll__topology_unplace(struct atoll__topo_group *g);
+
+/* topology_supervise.c: checks the supervision keys of every group once all
+ * are read (targets, types, cycles, supervisors without children). Returns
+ * 0, or -EINVAL with the line in *line and the message in msg. */
+int atoll__topology_check_supervision(struct atoll_topology *t, int *line, char *msg,
+				      size_t msglen);
+
+/* topology_supervise.c: after place, refuses a supervisor with more
+ * children than it takes. Returns 0 or -EINVAL with "FILE:LINE: ..." in
+ * err. */
+int atoll__topology_place_supervision(struct atoll_topology *t, char *err, size_t errlen);
+
+/* topology_supervise.c: gives each supervisor group's member its children
+ * (the members of the groups it supervises, in file order, with their
+ * aliases, first incarnations and monitors) and its restart parameters.
+ * After every member's params are built. Returns 0 or -ENOMEM. */
+int atoll__topology_set_children(struct atoll_topology *t);
+
+/* topology_watch.c: the watcher, an actor prepared with the topology that
+ * monitors every member no supervisor watches. */
+int atoll__topology_watch_prepare(struct atoll_topology *t, atoll_runtime *rt,
+				  struct atoll_pending **pending);
+/* Records that the watcher's monitor id watches member m of group g. */
+int atoll__topology_watch_add(struct atoll_topology *t, uint64_t id, size_t g, unsigned m);
+void atoll__topology_watch_free(struct atoll_topology *t);
 
 #endif /* ATOLL_TOPOLOGY_INT_H */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reactor.h"
 #include "topology.h"
 
 /* A link between groups drawn member by member up to this many edges. */
@@ -38,12 +39,20 @@ void atoll__topology_unplace(struct atoll__topo_group *g)
 {
 	for (unsigned i = 0; g->params != NULL && i < g->members; i++)
 		atoll_params_free(g->params[i]);
+	for (unsigned i = 0; g->restart_params != NULL && i < g->members; i++)
+		atoll_params_free(g->restart_params[i]);
 	free(g->params);
+	free(g->restart_params);
 	free(g->member_core);
 	free(g->refs);
+	free(g->first);
+	free(g->monitors);
 	g->params = NULL;
+	g->restart_params = NULL;
 	g->member_core = NULL;
 	g->refs = NULL;
+	g->first = NULL;
+	g->monitors = NULL;
 	g->members = 0;
 }
 
@@ -84,7 +93,10 @@ int atoll_topology_place(struct atoll_topology *t, unsigned reactors, char *err,
 		g->member_core = calloc(n, sizeof(*g->member_core));
 		g->refs = calloc(n, sizeof(*g->refs));
 		g->params = calloc(n, sizeof(*g->params));
-		if (g->member_core == NULL || g->refs == NULL || g->params == NULL) {
+		g->first = calloc(n, sizeof(*g->first));
+		g->monitors = calloc(n, sizeof(*g->monitors));
+		if (g->member_core == NULL || g->refs == NULL || g->params == NULL ||
+		    g->first == NULL || g->monitors == NULL) {
 			atoll__topology_unplace(g);
 			fmt_err(err, errlen, "%s: out of memory", t->file);
 			return -ENOMEM;
@@ -105,6 +117,8 @@ int atoll_topology_place(struct atoll_topology *t, unsigned reactors, char *err,
 			}
 		}
 	}
+	if (atoll__topology_place_supervision(t, err, errlen) < 0)
+		return -EINVAL;
 	t->reactors = reactors;
 	return 0;
 }
@@ -207,9 +221,73 @@ static int register_group(struct atoll_topology *t, atoll_runtime *rt,
 	return 0;
 }
 
+/* Phase 1 for member m of g: its ref (an alias when it is supervised, with
+ * a first incarnation prepared under it) and its prepared actor. */
+static int prepare_member(struct atoll_topology *t, atoll_runtime *rt, struct atoll__topo_group *g,
+			  unsigned m, struct atoll_pending **pending, char *err, size_t errlen)
+{
+	int core = (int)g->member_core[m];
+	int rc;
+
+	if (g->supervisor < 0) {
+		rc = atoll_runtime_prepare(rt, g->info->type, core, &g->refs[m], pending);
+	} else {
+		struct atoll_spawn_opts opts = { .alias = ATOLL_REF_NONE };
+
+		rc = atoll_runtime_alias_new(rt, core, &opts.alias);
+		if (rc == 0)
+			rc = atoll_runtime_prepare_opts(rt, g->info->type, core, &opts,
+							&g->first[m], pending);
+		g->refs[m] = rc == 0 ? opts.alias : ATOLL_REF_NONE;
+	}
+	if (rc < 0)
+		fmt_err(err, errlen, "%s:%d: [%s] cannot create actor %u on core %u: %s", t->file,
+			g->line, g->name, m, g->member_core[m], atoll_strerror(rc));
+	return rc;
+}
+
+/* Phase 1b: each supervised member is monitored by its supervisor, every
+ * other one by the watcher, from before any of them runs. pending holds
+ * every member's prepared actor in file order; watch is the watcher's. */
+static int wire_monitors(struct atoll_topology *t, atoll_runtime *rt,
+			 struct atoll_pending **pending, struct atoll_pending *watch)
+{
+	size_t *first_index = calloc(t->ngroups, sizeof(*first_index));
+	size_t k = 0;
+	int rc = 0;
+
+	if (first_index == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->ngroups; i++) {
+		first_index[i] = k;
+		k += t->groups[i].members;
+	}
+	k = 0;
+	for (size_t i = 0; i < t->ngroups && rc == 0; i++) {
+		struct atoll__topo_group *g = &t->groups[i];
+
+		for (unsigned m = 0; m < g->members && rc == 0; m++, k++) {
+			uint64_t id;
+
+			if (g->supervisor >= 0) {
+				/* A supervisor group has one member (place). */
+				rc = atoll__pending_monitor(rt, pending[first_index[g->supervisor]],
+							    pending[k], g->refs[m],
+							    &g->monitors[m]);
+				continue;
+			}
+			rc = atoll__pending_monitor(rt, watch, pending[k], g->refs[m], &id);
+			if (rc == 0)
+				rc = atoll__topology_watch_add(t, id, i, m);
+		}
+	}
+	free(first_index);
+	return rc;
+}
+
 int atoll_topology_start(struct atoll_topology *t, atoll_runtime *rt, char *err, size_t errlen)
 {
-	struct atoll_pending **pending;
+	struct atoll_pending **pending, *watch = NULL;
 	size_t total = atoll_topology_actors(t), k = 0, registered = 0;
 	int rc = 0;
 
@@ -226,34 +304,38 @@ int atoll_topology_start(struct atoll_topology *t, atoll_runtime *rt, char *err,
 		fmt_err(err, errlen, "%s: out of memory", t->file);
 		return -ENOMEM;
 	}
-	/* Phase 1: every ref, before any init can run. */
+	/* Phase 1: every ref, before any init can run; then the monitors. */
+	rc = atoll__topology_watch_prepare(t, rt, &watch);
+	if (rc < 0)
+		fmt_err(err, errlen, "%s: cannot start: %s", t->file, atoll_strerror(rc));
 	for (size_t i = 0; i < t->ngroups && rc == 0; i++) {
 		struct atoll__topo_group *g = &t->groups[i];
 
-		for (unsigned m = 0; m < g->members && rc == 0; m++, k++) {
-			rc = atoll_runtime_prepare(rt, g->info->type, (int)g->member_core[m],
-						   &g->refs[m], &pending[k]);
-			if (rc < 0)
-				fmt_err(err, errlen,
-					"%s:%d: [%s] cannot create actor %u on core %u: %s",
-					t->file, g->line, g->name, m, g->member_core[m],
-					atoll_strerror(rc));
-		}
+		for (unsigned m = 0; m < g->members && rc == 0; m++, k++)
+			rc = prepare_member(t, rt, g, m, &pending[k], err, errlen);
 	}
-	/* Phase 2: parameters with the refs, and names. */
+	if (rc == 0 && (rc = wire_monitors(t, rt, pending, watch)) < 0)
+		fmt_err(err, errlen, "%s: out of memory", t->file);
+	/* Phase 2: parameters with the refs, the supervisors' children, and
+	 * names. */
 	for (size_t i = 0; i < t->ngroups && rc == 0; i++) {
 		struct atoll__topo_group *g = &t->groups[i];
 
 		for (unsigned m = 0; m < g->members && rc == 0; m++)
 			if ((rc = build_params(t, g, m)) < 0)
 				fmt_err(err, errlen, "%s: out of memory", t->file);
-		if (rc == 0 && (rc = register_group(t, rt, g, err, errlen)) == 0)
-			registered = i + 1;
 	}
+	if (rc == 0 && (rc = atoll__topology_set_children(t)) < 0)
+		fmt_err(err, errlen, "%s: out of memory", t->file);
+	for (size_t i = 0; i < t->ngroups && rc == 0; i++)
+		if ((rc = register_group(t, rt, &t->groups[i], err, errlen)) == 0)
+			registered = i + 1;
 	if (rc < 0) {
 		unregister_names(t, rt, registered);
 		for (size_t i = 0; i < total; i++)
 			atoll_runtime_discard(rt, pending[i]);
+		atoll_runtime_discard(rt, watch);
+		atoll__topology_watch_free(t);
 		for (size_t i = 0; i < t->ngroups; i++) {
 			struct atoll__topo_group *g = &t->groups[i];
 
@@ -261,13 +343,21 @@ int atoll_topology_start(struct atoll_topology *t, atoll_runtime *rt, char *err,
 				atoll_params_free(g->params[m]);
 				g->params[m] = NULL;
 				g->refs[m] = ATOLL_REF_NONE;
+				if (g->restart_params != NULL) {
+					atoll_params_free(g->restart_params[m]);
+					g->restart_params[m] = NULL;
+				}
 			}
 		}
 		free(pending);
 		return rc;
 	}
-	/* Phase 3: launch, in file order. A launch fails only when the runtime
-	 * has stopped meanwhile; the rest are then freed the same way. */
+	/* Phase 3: launch, the watcher first, then in file order. A launch
+	 * fails only when the runtime has stopped meanwhile; the rest are then
+	 * freed the same way. */
+	rc = atoll_runtime_launch(rt, watch, t->watch);
+	if (rc < 0)
+		fmt_err(err, errlen, "%s: cannot start: %s", t->file, atoll_strerror(rc));
 	k = 0;
 	for (size_t i = 0; i < t->ngroups; i++) {
 		struct atoll__topo_group *g = &t->groups[i];
@@ -295,6 +385,8 @@ static void print_cores(FILE *f, const struct atoll__topo_group *g)
 		fprintf(f, "%s%u", m ? "," : "", g->member_core[m]);
 }
 
+static const char *const restart_names[] = { "permanent", "transient", "temporary" };
+
 int atoll_topology_print(const struct atoll_topology *t, FILE *f)
 {
 	static const char *const how[] = { "spread", "each", "cores" };
@@ -318,6 +410,9 @@ int atoll_topology_print(const struct atoll_topology *t, FILE *f)
 				t->groups[g->links[l].target].name,
 				t->groups[g->links[l].target].members,
 				g->links[l].acyclic ? " (pipeline)" : "");
+		if (g->supervisor >= 0)
+			fprintf(f, "  supervised by [%s], restart %s\n",
+				t->groups[g->supervisor].name, restart_names[g->restart]);
 	}
 	for (unsigned c = 0; c < t->reactors; c++) {
 		fprintf(f, "core %u:", c);
@@ -400,6 +495,21 @@ int atoll_topology_dot(const struct atoll_topology *t, FILE *f)
 					fputs("\"];\n", f);
 				}
 			}
+		}
+	}
+	/* Supervision: a dashed edge from the supervisor to each child. */
+	for (size_t i = 0; i < t->ngroups; i++) {
+		const struct atoll__topo_group *g = &t->groups[i];
+
+		if (g->supervisor < 0 || t->groups[g->supervisor].members == 0)
+			continue;
+		for (unsigned m = 0; m < g->members; m++) {
+			fputc('\t', f);
+			dot_node(f, &t->groups[g->supervisor], 0);
+			fputs(" -> ", f);
+			dot_node(f, g, m);
+			fprintf(f, " [style=dashed, arrowhead=odot, label=\"%s\"];\n",
+				restart_names[g->restart]);
 		}
 	}
 	fputs("}\n", f);

@@ -230,7 +230,7 @@ static const struct bad bad_files[] = {
 	{ "[a]\ntype = sink\nregister = s\n[b]\ntype = sink\nregister = s\n",
 	  "t.ini:6: [b] register: the name 's' is taken by [a] (line 3)" },
 	{ "[a]\ntype = sink\nrestart = always\n",
-	  "t.ini:3: [a] 'restart' is reserved but not supported yet" },
+	  "t.ini:3: [a] restart: expected permanent, transient or temporary, got 'always'" },
 	{ "; nothing\n[runtime]\nreactors = 2\n",
 	  "t.ini: no groups of actors (a topology needs at least one [group])" },
 };

@@ -245,8 +245,9 @@ static void list_msgs(const char *title, const struct atoll_msg_spec *m)
 
 static void list_type(const struct atoll_type_info *info, const char *origin)
 {
-	printf("%s (%s)%s\n", info->type->name, origin,
-	       (info->flags & ATOLL_TYPE_SINGLETON) ? " [singleton]" : "");
+	printf("%s (%s)%s%s\n", info->type->name, origin,
+	       (info->flags & ATOLL_TYPE_SINGLETON) ? " [singleton]" : "",
+	       (info->flags & ATOLL_TYPE_SUPERVISOR) ? " [supervisor]" : "");
 	if (info->summary != NULL)
 		printf("  %s\n", info->summary);
 	if (info->params != NULL && info->params->name != NULL) {
@@ -381,9 +382,13 @@ static void print_stats(atoll_runtime *rt, struct atoll_stats *last, uint64_t el
 }
 
 /* Waits until the runtime stops (or --duration passes), printing stats.
- * Returns EXIT_FAILED when an actor failed to start, else 0. */
-static int supervise(atoll_runtime *rt, const struct options *o, size_t actors)
+ * Returns EXIT_FAILED when an actor no supervisor watches failed (the
+ * topology's watcher then stopped the runtime), or the actors did not all
+ * start, else 0. */
+static int supervise(atoll_runtime *rt, const struct atoll_topology *t, const struct options *o)
 {
+	size_t actors = atoll_topology_actors(t);
+	char failure[512];
 	struct atoll_stats *last = calloc(atoll_runtime_reactors(rt), sizeof(*last));
 	uint64_t start = now_ns(), next_stats = start + o->stats_ns;
 	bool started = false;
@@ -402,15 +407,6 @@ static int supervise(atoll_runtime *rt, const struct options *o, size_t actors)
 		uint64_t now = now_ns();
 
 		if (!started) {
-			uint64_t failed = SUM(rt, init_failures);
-
-			if (failed != 0) {
-				fprintf(stderr, "atoll: %" PRIu64 " actor%s failed to start\n",
-					failed, failed == 1 ? "" : "s");
-				rc = EXIT_FAILED;
-				atoll_runtime_stop(rt);
-				break;
-			}
 			started = SUM(rt, spawned) >= actors;
 			if (!started && now - start > START_LIMIT_NS) {
 				fprintf(stderr, "atoll: the actors did not start within %llu s\n",
@@ -431,9 +427,8 @@ static int supervise(atoll_runtime *rt, const struct options *o, size_t actors)
 		pause_ms(started ? 10 : 1);
 	}
 	atoll_runtime_wait(rt);
-	if (rc == 0 && SUM(rt, init_failures) != 0) {
-		fprintf(stderr, "atoll: %" PRIu64 " actor(s) failed to start\n",
-			SUM(rt, init_failures));
+	if (atoll_topology_failure(t, failure, sizeof(failure))) {
+		fprintf(stderr, "atoll: %s\n", failure);
 		rc = EXIT_FAILED;
 	}
 	if (o->stats_ns != 0)
@@ -487,7 +482,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
-	rc = supervise(rt, &o, atoll_topology_actors(t));
+	rc = supervise(rt, t, &o);
 out:
 	atoll_runtime_destroy(rt);
 	atoll_topology_free(t);

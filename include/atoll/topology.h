@@ -98,14 +98,25 @@ int atoll_topology_place(struct atoll_topology *t, unsigned reactors, char *err,
  * placed for): reserves every actor's ref, builds each actor's parameters
  * with its group and its links resolved to refs, registers the names
  * (register = name; member i is "name.i" when a group has several), then
- * launches them all, so every init sees every ref it links to. Inits run
- * on the reactors afterwards: a failed init shows in the init_failures
- * counter of atoll_runtime_stats, not here. Returns 0, or an error (-EINVAL
+ * launches them all, so every init sees every ref it links to. Members of
+ * a supervised group (supervisor = GROUP) are known by aliases, so their
+ * refs survive restarts; their supervisor monitors them from before they
+ * run. Every other member is watched: if one fails (in init or later), the
+ * runtime is stopped and atoll_topology_failure says which and why. Inits
+ * run on the reactors afterwards, not here. Returns 0, or an error (-EINVAL
  * not placed or already started or another reactor count, -ENOMEM, -EAGAIN,
  * -EEXIST a name is registered already) with a message in err; then
  * nothing of the topology was launched. Once only.
  */
 int atoll_topology_start(struct atoll_topology *t, atoll_runtime *rt, char *err, size_t errlen);
+
+/*
+ * After the runtime started with t has stopped (atoll_runtime_wait): 1 when
+ * a member that no supervisor watches failed (its init, or later; the top
+ * of each supervision tree included), which stopped the runtime, with
+ * "[group] group.i (type on core c) failed...: reason" in buf; else 0.
+ */
+int atoll_topology_failure(const struct atoll_topology *t, char *buf, size_t len);
 
 /* The number of actors the placed topology starts (0 before place). */
 size_t atoll_topology_actors(const struct atoll_topology *t);
