@@ -359,6 +359,8 @@ static int supervisor_init_params(atoll_ctx *ctx, void *state, const void *arg)
 		c->spec.where = (int)kids[i].core;
 		c->spec.restart = (enum atoll_supervisor_restart)kids[i].restart;
 		c->spec.opts.alias = kids[i].alias;
+		c->spec.opts.mailbox_limit = kids[i].mailbox_limit;
+		c->spec.opts.overflow = (enum atoll_overflow)kids[i].overflow;
 		snprintf(c->label, sizeof(c->label), "%.*s.%u", ATOLL_NAME_MAX,
 			 kids[i].group != NULL ? kids[i].group : kids[i].type->name, kids[i].index);
 		if (kids[i].first != ATOLL_REF_NONE) {

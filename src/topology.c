@@ -20,11 +20,13 @@
 #include "topology.h"
 
 #define MAX_COUNT 65536u
+#define MAX_MAILBOX 1000000000u
 #define MAX_CPU 1023u
 
 /* Reserved keys of a group; every other key is a parameter of its type. */
 static const char *const reserved[] = {
-	"type", "count", "core", "cores", "placement", "register", "supervisor", "restart", NULL,
+	"type",       "count",   "core",          "cores",    "placement", "register",
+	"supervisor", "restart", "mailbox_limit", "overflow", NULL,
 };
 
 struct loader {
@@ -468,6 +470,30 @@ static void group_reserved(struct loader *ld, struct atoll__topo_group *g, const
 		g->sup_line = line;
 		return;
 	}
+	if (strcmp(key, "mailbox_limit") == 0) {
+		if (atoll_param_parse(ATOLL_PARAM_INT, NULL, value, &v, msg, sizeof(msg)) < 0 ||
+		    v < 1 || v > MAX_MAILBOX) {
+			fail(ld, line,
+			     "[%s] mailbox_limit: expected a number from 1 to %u, got '%s'",
+			     g->name, MAX_MAILBOX, value);
+			return;
+		}
+		g->mailbox_limit = (unsigned)v;
+		g->mailbox_line = line;
+		return;
+	}
+	if (strcmp(key, "overflow") == 0) {
+		if (atoll_param_parse(ATOLL_PARAM_ENUM, "reject|drop_newest|drop_oldest", value, &v,
+				      msg, sizeof(msg)) < 0) {
+			fail(ld, line,
+			     "[%s] overflow: expected reject, drop_newest or drop_oldest, got '%s'",
+			     g->name, value);
+			return;
+		}
+		g->overflow = (unsigned)v;
+		g->overflow_line = line;
+		return;
+	}
 	if (strcmp(key, "restart") == 0) {
 		if (atoll_param_parse(ATOLL_PARAM_ENUM, "permanent|transient|temporary", value, &v,
 				      msg, sizeof(msg)) < 0) {
@@ -597,6 +623,10 @@ static void check_group(struct loader *ld, size_t gi)
 	}
 	if (ld->rc != 0)
 		return;
+	if (g->overflow_line != 0 && g->mailbox_line == 0) {
+		fail(ld, g->overflow_line, "[%s] overflow: only with mailbox_limit = N", g->name);
+		return;
+	}
 	if (g->placement == ATOLL__PLACE_EACH && g->count != 0) {
 		fail(ld, g->count_line,
 		     "[%s] count conflicts with placement = each (line %d), "

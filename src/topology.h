@@ -46,6 +46,10 @@ struct atoll__topo_group {
 	long supervisor;  /* index of the group supervising this one, or -1 */
 	unsigned restart; /* restart = ...: 0 permanent, 1 transient, 2 temporary */
 	int restart_line;
+	unsigned mailbox_limit; /* mailbox_limit = N, 0: unbounded */
+	int mailbox_line;
+	unsigned overflow; /* overflow = ...: enum atoll_overflow */
+	int overflow_line;
 	struct atoll_params *proto; /* values set, checked; copied per member */
 	struct atoll__topo_link *links;
 	size_t nlinks;

@@ -226,14 +226,18 @@ static int register_group(struct atoll_topology *t, atoll_runtime *rt,
 static int prepare_member(struct atoll_topology *t, atoll_runtime *rt, struct atoll__topo_group *g,
 			  unsigned m, struct atoll_pending **pending, char *err, size_t errlen)
 {
+	struct atoll_spawn_opts opts = {
+		.mailbox_limit = g->mailbox_limit,
+		.overflow = (enum atoll_overflow)g->overflow,
+		.alias = ATOLL_REF_NONE,
+	};
 	int core = (int)g->member_core[m];
 	int rc;
 
 	if (g->supervisor < 0) {
-		rc = atoll_runtime_prepare(rt, g->info->type, core, &g->refs[m], pending);
+		rc = atoll_runtime_prepare_opts(rt, g->info->type, core, &opts, &g->refs[m],
+						pending);
 	} else {
-		struct atoll_spawn_opts opts = { .alias = ATOLL_REF_NONE };
-
 		rc = atoll_runtime_alias_new(rt, core, &opts.alias);
 		if (rc == 0)
 			rc = atoll_runtime_prepare_opts(rt, g->info->type, core, &opts,
@@ -386,6 +390,7 @@ static void print_cores(FILE *f, const struct atoll__topo_group *g)
 }
 
 static const char *const restart_names[] = { "permanent", "transient", "temporary" };
+static const char *const overflow_names[] = { "reject", "drop_newest", "drop_oldest" };
 
 int atoll_topology_print(const struct atoll_topology *t, FILE *f)
 {
@@ -404,6 +409,9 @@ int atoll_topology_print(const struct atoll_topology *t, FILE *f)
 		print_cores(f, g);
 		if (g->reg != NULL)
 			fprintf(f, "; registered as %s%s", g->reg, g->members > 1 ? ".N" : "");
+		if (g->mailbox_limit != 0)
+			fprintf(f, "; mailbox %u, %s", g->mailbox_limit,
+				overflow_names[g->overflow]);
 		fputc('\n', f);
 		for (size_t l = 0; l < g->nlinks; l++)
 			fprintf(f, "  %s -> [%s] x%u%s\n", g->links[l].param,

@@ -165,6 +165,8 @@ static size_t collect(const struct atoll_topology *t, size_t si, struct atoll_pa
 				.core = c->member_core[m],
 				.alias = c->refs[m],
 				.restart = c->restart,
+				.mailbox_limit = c->mailbox_limit,
+				.overflow = c->overflow,
 				.first = c->first[m],
 				.monitor = c->monitors[m],
 				.group = c->name,

@@ -103,6 +103,38 @@ static const struct atoll_actor_type one_type = { .name = "one",
 						  .init = sink_init,
 						  .receive = ignore_receive };
 
+/* burst: on MSG_BURST, sends 10 messages to the first member of `to` in one
+ * receive, so a member on the same core finds them all in its mailbox. */
+enum {
+	MSG_BURST = ATOLL_MSG_USER + 7,
+	MSG_ITEM
+};
+
+static _Atomic uint64_t burst_refused;
+
+static int burst_init(atoll_ctx *ctx, void *state, const void *arg)
+{
+	const atoll_ref *to;
+
+	*(atoll_ref *)state = atoll_params_links(arg, "to", &to) > 0 ? to[0] : ATOLL_REF_NONE;
+	record_init(ctx, arg, "to");
+	return 0;
+}
+
+static void burst_receive(atoll_ctx *ctx, void *state, atoll_msg *msg)
+{
+	if (msg->type != MSG_BURST)
+		return;
+	for (int i = 0; i < 10; i++)
+		if (atoll_tell(ctx, *(atoll_ref *)state, MSG_ITEM, NULL, 0) == -ENOBUFS)
+			atomic_fetch_add(&burst_refused, 1);
+}
+
+static const struct atoll_actor_type burst_type = { .name = "burst",
+						    .state_size = sizeof(atoll_ref),
+						    .init = burst_init,
+						    .receive = burst_receive };
+
 static const struct atoll_param_spec src_params[] = {
 	{ "to", ATOLL_PARAM_LINK, "", 0, 0, NULL, "the next stage", ATOLL_PARAM_ACYCLIC },
 	{ "n", ATOLL_PARAM_INT, "1", 1, 100, NULL, "how many", 0 },
@@ -139,6 +171,7 @@ static const struct atoll_type_info infos[] = {
 	  .params = picky_params,
 	  .check = picky_check },
 	{ .type = &one_type, .summary = "one per group", .flags = ATOLL_TYPE_SINGLETON },
+	{ .type = &burst_type, .summary = "sends 10 at once", .params = src_params },
 };
 
 static struct atoll_catalog *catalog;
@@ -231,6 +264,12 @@ static const struct bad bad_files[] = {
 	  "t.ini:6: [b] register: the name 's' is taken by [a] (line 3)" },
 	{ "[a]\ntype = sink\nrestart = always\n",
 	  "t.ini:3: [a] restart: expected permanent, transient or temporary, got 'always'" },
+	{ "[a]\ntype = sink\nmailbox_limit = 0\n",
+	  "t.ini:3: [a] mailbox_limit: expected a number from 1 to 1000000000, got '0'" },
+	{ "[a]\ntype = sink\nmailbox_limit = 10\noverflow = drop\n",
+	  "t.ini:4: [a] overflow: expected reject, drop_newest or drop_oldest, got 'drop'" },
+	{ "[a]\ntype = sink\noverflow = drop_oldest\n",
+	  "t.ini:3: [a] overflow: only with mailbox_limit = N" },
 	{ "; nothing\n[runtime]\nreactors = 2\n",
 	  "t.ini: no groups of actors (a topology needs at least one [group])" },
 };
@@ -476,7 +515,8 @@ static void topology_cores_list_is_round_robin(void **state)
 static void topology_print_shows_groups_links_and_cores(void **state)
 {
 	struct atoll_topology *t = parse_ok("[gen]\ntype = src\nto = out\nregister = g\n"
-					    "[out]\ntype = sink\nplacement = each\n");
+					    "[out]\ntype = sink\nplacement = each\n"
+					    "mailbox_limit = 64\noverflow = drop_oldest\n");
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -490,7 +530,7 @@ static void topology_print_shows_groups_links_and_cores(void **state)
 	assert_string_equal(text, "topology t.ini: 2 groups, 3 actors on 2 reactors\n"
 				  "[gen] src x1 (spread): core 0; registered as g\n"
 				  "  to -> [out] x2 (pipeline)\n"
-				  "[out] sink x2 (each): cores 0,1\n"
+				  "[out] sink x2 (each): cores 0,1; mailbox 64, drop_oldest\n"
 				  "core 0: gen.0 out.0\n"
 				  "core 1: out.1\n");
 	free(text);
@@ -640,6 +680,44 @@ static void topology_start_failure_launches_nothing(void **state)
 	atoll_topology_free(t);
 }
 
+/* mailbox_limit and overflow bound a group's mailboxes: 10 messages sent in
+ * one receive to a member on the same core with room for 3. */
+static void bounded_mailbox(const char *overflow, uint64_t dropped, uint64_t rejected)
+{
+	char text[256];
+	char err[512];
+
+	snprintf(text, sizeof(text),
+		 "[b]\ntype = burst\ncore = 1\nto = s\n"
+		 "[s]\ntype = sink\ncore = 1\nmailbox_limit = 3\noverflow = %s\n",
+		 overflow);
+	struct atoll_topology *t = parse_ok(text);
+	const atoll_ref *b;
+
+	atomic_store(&record.n, 0);
+	atomic_store(&burst_refused, 0);
+	assert_int_equal(atoll_topology_place(t, 2, err, sizeof(err)), 0);
+	atoll_runtime *rt = start_reactors(2);
+	assert_int_equal(atoll_topology_start(t, rt, err, sizeof(err)), 0);
+	assert_wait_u64(&record.n, 2, WAIT_LIMIT_NS);
+	assert_int_equal(atoll_topology_group(t, "b", NULL, &b), 1);
+	send_from_outside(rt, b[0], MSG_BURST, NULL, 0);
+	assert_stat_eventually(rt, 1, received, 1 + 10 - dropped - rejected);
+	assert_int_equal(STATS_SUM(rt, mailbox_dropped), dropped);
+	assert_int_equal(STATS_SUM(rt, mailbox_rejected), rejected);
+	assert_int_equal(atomic_load(&burst_refused), rejected);
+	destroy_runtime(rt);
+	atoll_topology_free(t);
+}
+
+static void topology_bounds_a_groups_mailboxes(void **state)
+{
+	(void)state;
+	bounded_mailbox("drop_newest", 7, 0);
+	bounded_mailbox("drop_oldest", 7, 0);
+	bounded_mailbox("reject", 0, 7);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, reset, destroy_leftovers)
 
 int main(void)
@@ -661,6 +739,7 @@ int main(void)
 		TEST(topology_start_on_4_reactors_gives_every_init_its_refs),
 		TEST(topology_start_on_8_reactors_gives_every_init_its_refs),
 		TEST(topology_start_failure_launches_nothing),
+		TEST(topology_bounds_a_groups_mailboxes),
 	};
 
 	require_io_uring_or_skip();

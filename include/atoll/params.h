@@ -130,6 +130,10 @@ struct atoll_params_child {
 	/* When to restart it: enum atoll_supervisor_restart (actors/
 	 * supervisor.h): 0 permanent, 1 transient, 2 temporary. */
 	unsigned restart;
+	/* Its bounded mailbox (struct atoll_spawn_opts): 0 for none, and
+	 * enum atoll_overflow. */
+	unsigned mailbox_limit;
+	unsigned overflow;
 	/* Its first incarnation, already prepared and launched by the topology
 	 * and monitored by the supervisor (monitor id below) from before
 	 * either ran; ATOLL_REF_NONE when the supervisor must start it. */
