@@ -1,8 +1,9 @@
 /*
  * fuzz_topology.c - libFuzzer target for the topology loader
- * (src/topology.c with libinih, src/params.c): any text is read against a
- * catalog of three local types whose parameters cover every kind, links
- * among them (one acyclic), and a check hook. A file that loads is then
+ * (src/topology.c with libinih, src/params.c, src/topology_supervise.c): any
+ * text is read against a catalog of four local types whose parameters cover
+ * every kind, links among them (one acyclic), a check hook, and a
+ * supervisor type (supervisor = GROUP, restart = ...). A file that loads is then
  * placed on 1 to 8 reactors and printed as text and as DOT. Nothing runs.
  * The loader must never crash, leak or accept a file and then fail to
  * place it for a reason other than its cores; every error it reports must
@@ -29,6 +30,7 @@ static void nop(atoll_ctx *ctx, void *state, atoll_msg *msg)
 static const struct atoll_actor_type src_type = { .name = "src", .receive = nop };
 static const struct atoll_actor_type stage_type = { .name = "stage", .receive = nop };
 static const struct atoll_actor_type sink_type = { .name = "sink", .receive = nop };
+static const struct atoll_actor_type sup_type = { .name = "sup", .receive = nop };
 
 static const struct atoll_param_spec src_params[] = {
 	{ "to", ATOLL_PARAM_LINK, NULL, 0, 0, NULL, "next", ATOLL_PARAM_ACYCLIC },
@@ -49,6 +51,11 @@ static const struct atoll_param_spec sink_params[] = {
 	{ 0 },
 };
 
+static const struct atoll_param_spec sup_params[] = {
+	{ "strategy", ATOLL_PARAM_ENUM, "one_for_one", 0, 0, "one_for_one|one_for_all", "how", 0 },
+	{ 0 },
+};
+
 static int sink_check(const struct atoll_params *p, char *err, size_t errlen)
 {
 	const char *path = atoll_params_str(p, "path");
@@ -64,6 +71,10 @@ static const struct atoll_type_info infos[] = {
 	{ .type = &src_type, .summary = "s", .params = src_params },
 	{ .type = &stage_type, .summary = "s", .params = stage_params },
 	{ .type = &sink_type, .summary = "s", .params = sink_params, .check = sink_check },
+	{ .type = &sup_type,
+	  .summary = "s",
+	  .params = sup_params,
+	  .flags = ATOLL_TYPE_SINGLETON | ATOLL_TYPE_SUPERVISOR },
 };
 
 static struct atoll_catalog *catalog(void)
