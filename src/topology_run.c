@@ -509,8 +509,18 @@ int atoll_topology_dot(const struct atoll_topology *t, FILE *f)
 	for (size_t i = 0; i < t->ngroups; i++) {
 		const struct atoll__topo_group *g = &t->groups[i];
 
-		if (g->supervisor < 0 || t->groups[g->supervisor].members == 0)
+		if (g->supervisor < 0 || t->groups[g->supervisor].members == 0 || g->members == 0)
 			continue;
+		if (g->members > DOT_MAX_EDGES) {
+			fputc('\t', f);
+			dot_node(f, &t->groups[g->supervisor], 0);
+			fputs(" -> ", f);
+			dot_node(f, g, 0);
+			fprintf(f,
+				" [style=\"dashed,bold\", arrowhead=odot, label=\"%s (x%u)\"];\n",
+				restart_names[g->restart], g->members);
+			continue;
+		}
 		for (unsigned m = 0; m < g->members; m++) {
 			fputc('\t', f);
 			dot_node(f, &t->groups[g->supervisor], 0);

@@ -7,10 +7,11 @@
  * reads the record once the runtime has stopped.
  *
  * Invariants: the monitor table is written before the watcher is launched
- * and only read afterwards; the failure record is written by the watcher
- * alone, and read after the reactor threads are joined.
+ * and only read afterwards; the failure record is written once, by the
+ * watcher alone, before `failed` is set.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,9 @@ struct atoll__topo_watch {
 	const struct atoll_topology *t;
 	struct watch_entry *v;
 	size_t n, cap;
-	bool failed;
+	/* Set (release) by the watcher after it wrote failure; read (acquire)
+	 * by atoll_topology_failure on any thread. */
+	_Atomic bool failed;
 	char failure[512];
 };
 
@@ -52,13 +55,13 @@ static void on_down(atoll_ctx *ctx, struct atoll__topo_watch *w, const struct at
 		if (w->v[i].id == d->monitor)
 			e = &w->v[i];
 	/* Only failures count: an actor may finish its work and stop. */
-	if (e == NULL || d->reason != ATOLL_EXIT_FAILED || w->failed)
+	if (e == NULL || d->reason != ATOLL_EXIT_FAILED ||
+	    atomic_load_explicit(&w->failed, memory_order_relaxed))
 		return;
 	const struct atoll__topo_group *g = &w->t->groups[e->group];
 	const char *type = g->info->type->name;
 	unsigned core = g->member_core[e->member];
 
-	w->failed = true;
 	if (strcmp(d->text, "init failed") == 0)
 		snprintf(w->failure, sizeof(w->failure),
 			 "[%s] %s.%u (%s on core %u) failed to start: %s", g->name, g->name,
@@ -68,6 +71,7 @@ static void on_down(atoll_ctx *ctx, struct atoll__topo_watch *w, const struct at
 			 "[%s] %s.%u (%s on core %u) failed: %s (%d)", g->name, g->name, e->member,
 			 type, core, d->text[0] != '\0' ? d->text : atoll_strerror(d->code),
 			 d->code);
+	atomic_store_explicit(&w->failed, true, memory_order_release);
 	atoll_stop_runtime(ctx);
 }
 
@@ -131,7 +135,8 @@ void atoll__topology_watch_free(struct atoll_topology *t)
 
 int atoll_topology_failure(const struct atoll_topology *t, char *buf, size_t len)
 {
-	if (t == NULL || t->watch == NULL || !t->watch->failed)
+	if (t == NULL || t->watch == NULL ||
+	    !atomic_load_explicit(&t->watch->failed, memory_order_acquire))
 		return 0;
 	if (buf != NULL && len > 0)
 		snprintf(buf, len, "%s", t->watch->failure);

@@ -247,6 +247,19 @@ static void supervision_shows_in_check_and_dot(void **state)
 				     "label=\"temporary\"];\n"));
 	free(text);
 	atoll_topology_free(t);
+
+	/* A big group: one bold dashed edge to its first member. */
+	t = parse_ok("[s]\ntype = supervisor\n[a]\ntype = flaky\ncount = 20\nsupervisor = s\n");
+	text = NULL;
+	f = open_memstream(&text, &len);
+	assert_int_equal(atoll_topology_place(t, 2, err, sizeof(err)), 0);
+	assert_int_equal(atoll_topology_dot(t, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "\t\"s.0\" -> \"a.0\" [style=\"dashed,bold\", arrowhead=odot, "
+				     "label=\"permanent (x20)\"];\n"));
+	assert_null(strstr(text, "\"s.0\" -> \"a.1\""));
+	free(text);
+	atoll_topology_free(t);
 }
 
 /* --- real runs ------------------------------------------------------------------ */

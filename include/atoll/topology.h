@@ -111,10 +111,11 @@ int atoll_topology_place(struct atoll_topology *t, unsigned reactors, char *err,
 int atoll_topology_start(struct atoll_topology *t, atoll_runtime *rt, char *err, size_t errlen);
 
 /*
- * After the runtime started with t has stopped (atoll_runtime_wait): 1 when
- * a member that no supervisor watches failed (its init, or later; the top
- * of each supervision tree included), which stopped the runtime, with
- * "[group] group.i (type on core c) failed...: reason" in buf; else 0.
+ * 1 when a member that no supervisor watches failed (its init, or later;
+ * the top of each supervision tree included), which stops the runtime, with
+ * "[group] group.i (type on core c) failed...: reason" in buf; else 0. Any
+ * thread, any time after start; final once the runtime has stopped
+ * (atoll_runtime_wait).
  */
 int atoll_topology_failure(const struct atoll_topology *t, char *buf, size_t len);
 
