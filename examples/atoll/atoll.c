@@ -27,7 +27,7 @@
 /* How long the runner waits for every init to have run before it calls the
  * start done (inits are quick; this only bounds a runtime that hangs). */
 #define START_LIMIT_NS (30ull * 1000000000ull)
-#define EXIT_FAILED 1 /* an actor failed to start, or the runtime did */
+#define EXIT_FAILED 1 /* an unsupervised actor failed, or the runtime did not start */
 #define EXIT_USAGE 2  /* bad flags, bad module, bad topology */
 
 struct options {
@@ -63,9 +63,10 @@ static void usage(FILE *out)
 		     "  --set G.KEY=VALUE    set a key of group G (or runtime.KEY), replacing\n"
 		     "                       the file's value (repeatable)\n"
 		     "\n"
-		     "Exit status: 0 after a clean stop, 1 when an actor or the runtime failed\n"
-		     "to start, 2 for bad flags, modules or topology files.\n"
-		     "docs/topologies.md describes the file format.\n");
+		     "Exit status: 0 after a clean stop; 1 when the runtime failed to start or an\n"
+		     "actor no supervisor watches failed (in init or later: the run stops and\n"
+		     "says which); 2 for bad flags, modules or topology files.\n"
+		     "docs/topologies.md describes the file format and supervision.\n");
 }
 
 static int parse_duration(const char *text, const char *flag, uint64_t *out)
