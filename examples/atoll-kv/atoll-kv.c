@@ -169,7 +169,8 @@ bad:
 static bool read_config(struct options *o, const char *path)
 {
 	FILE *f = fopen(path, "r");
-	char line[1024], where[512];
+	char *line = NULL, where[512];
+	size_t cap = 0;
 	unsigned lineno = 0;
 	bool ok = true;
 
@@ -178,7 +179,9 @@ static bool read_config(struct options *o, const char *path)
 			strerror(errno));
 		return false;
 	}
-	while (ok && fgets(line, sizeof(line), f) != NULL) {
+	/* getline: a line of any length is one line (a fixed buffer would cut
+	 * a long one in two, the rest read as a line of its own). */
+	while (ok && getline(&line, &cap, f) >= 0) {
 		char *name, *value, *end;
 
 		lineno++;
@@ -200,6 +203,12 @@ static bool read_config(struct options *o, const char *path)
 		}
 		ok = apply(o, name, value, where);
 	}
+	if (ok && ferror(f)) {
+		fprintf(stderr, "atoll-kv: cannot read config file %s: %s\n", path,
+			strerror(errno));
+		ok = false;
+	}
+	free(line);
 	fclose(f);
 	return ok;
 }

@@ -71,8 +71,9 @@ def config_argv(s, path):
 
 def test_config_file_sets_port_password_and_maxclients(s):
     port = kvtest.free_port()
-    lines = ["# written by test_server.py", "", f"port {port}", "bind 127.0.0.1",
-             "requirepass from-file", "maxclients 7"]
+    # A line longer than any fixed buffer is still one line.
+    lines = ["# written by test_server.py", "# long: " + "x" * 3000, "", f"port {port}",
+             "bind 127.0.0.1", "requirepass from-file", "maxclients 7"]
     if s.is_atoll:
         lines.append("reactors 3")
     path = write_config(lines)
