@@ -235,16 +235,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct {
+	/* The settings given as flags, applied after the file in their order.
+	 * Each takes at least one word of argv, so argc of them are room
+	 * enough. */
+	struct flag {
 		const char *name;
 		const char *value;
-	} flags[32];
-	int nflags = 0, ch;
+	} * flags;
+	int nflags = 0, ch, code = -1;
 
 	memset(o, 0, sizeof(*o));
 	strcpy(o->bind, DEFAULT_BIND);
 	o->port = DEFAULT_PORT;
 	kv_settings_default(&o->settings);
+	flags = calloc((size_t)argc, sizeof(*flags));
+	if (flags == NULL) {
+		fprintf(stderr, "atoll-kv: out of memory\n");
+		return 1;
+	}
 	while ((ch = getopt_long(argc, argv, "p:b:r:a:m:c:s:d:h", longopts, NULL)) != -1) {
 		const char *name = NULL;
 
@@ -296,30 +304,37 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			code = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			code = 2;
+			goto out;
 		}
-		if (name != NULL && nflags < 32)
-			flags[nflags++].name = name, flags[nflags - 1].value = optarg;
+		if (name != NULL)
+			flags[nflags++] = (struct flag){ name, optarg };
 	}
 	if (optind < argc && o->config_file == NULL)
 		o->config_file = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "atoll-kv: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return 2;
+		code = 2;
+		goto out;
 	}
-	if (o->config_file != NULL && !read_config(o, o->config_file))
-		return 2;
-	for (int i = 0; i < nflags; i++) {
+	if (o->config_file != NULL && !read_config(o, o->config_file)) {
+		code = 2;
+		goto out;
+	}
+	for (int i = 0; i < nflags && code < 0; i++) {
 		char where[64];
 
 		snprintf(where, sizeof(where), "--%s", flags[i].name);
 		if (!apply(o, flags[i].name, flags[i].value, where))
-			return 2;
+			code = 2;
 	}
-	return -1;
+out:
+	free(flags);
+	return code;
 }
 
 /*

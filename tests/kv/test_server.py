@@ -109,7 +109,9 @@ def test_bad_flags_and_config_files_exit_with_an_error(s):
     if s.is_redis:
         base += ["--save", "", "--appendonly", "no"]
     for bad in (["--port", "abc"], ["--port", "70000"], ["--port", "-1"], ["--maxclients", "abc"],
-                ["--nosuchflag", "1"], ["--requirepass"], ["--config", "/nonexistent/kv.conf"]):
+                ["--nosuchflag", "1"], ["--requirepass"], ["--config", "/nonexistent/kv.conf"],
+                # The last of many flags counts too.
+                ["--maxclients", "5"] * 40 + ["--maxclients", "abc"]):
         if s.is_redis and bad[0] == "--config":
             bad = ["/nonexistent/kv.conf"]  # redis-server takes the file first
             argv = [base[0]] + bad + base[1:]
