@@ -622,8 +622,12 @@ static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 		struct kv_settings copy = c->core->settings;
 		char err[256];
 
-		if (argc < 4 || (argc - 2) % 2 != 0) {
+		if (argc < 4) {
 			wrong_args(c, "config|set");
+			return;
+		}
+		if ((argc - 2) % 2 != 0) { /* a name without its value: Redis's word */
+			conn_error(c, "ERR syntax error");
 			return;
 		}
 		for (int i = 2; i < argc; i += 2) {

@@ -432,6 +432,9 @@ def test_config_get_set_and_resetstat(s):
     is_error(c.cmd("CONFIG", "GET"), "ERR wrong number of arguments for 'config|get' command")
     is_error(c.cmd("CONFIG", "SET", "maxclients"),
              "ERR wrong number of arguments for 'config|set' command")
+    is_error(c.cmd("CONFIG", "SET", "maxclients", "100", "hz"), "ERR syntax error",
+             "a name without its value")
+    eq(c.call("CONFIG", "GET", "maxclients")[1], old, "and nothing set")
     is_error(c.cmd("CONFIG", "FOO"), "ERR unknown subcommand 'FOO'. Try CONFIG HELP.")
     eq(s.redis().config_get("appendonly"), {"appendonly": "no"}, "redis-py config_get")
 
