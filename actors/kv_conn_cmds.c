@@ -29,12 +29,32 @@ static void wrong_args(struct conn *c, const char *name)
 	conn_error(c, msg);
 }
 
-static void unknown_sub(struct conn *c, const struct kv_arg *sub, const char *cmd)
+/* argv[0] as Redis prints it in a container's replies: upper-cased, as the
+ * client spelt it (so a renamed CONFIG says its new name), cut at 128 bytes,
+ * CR and LF as spaces (it may head a status line). buf must hold 129. */
+static const char *container_name(const struct kv_arg *argv, char *buf)
 {
-	char msg[256];
+	size_t n = argv[0].len > 128 ? 128 : argv[0].len;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = argv[0].p[i];
+
+		buf[i] = ch >= 'a' && ch <= 'z'     ? (char)(ch - ('a' - 'A'))
+			 : ch == '\r' || ch == '\n' ? ' '
+						    : ch;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* argv[1] is not a subcommand of the container argv[0]. */
+static void unknown_sub(struct conn *c, const struct kv_arg *argv)
+{
+	char msg[320], name[129];
 
 	snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try %s HELP.",
-		 (int)(sub->len > 128 ? 128 : sub->len), sub->p, cmd);
+		 (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].p,
+		 container_name(argv, name));
 	conn_error(c, msg);
 }
 
@@ -76,15 +96,7 @@ static bool check_sub(struct conn *c, const char *cmd, const struct subcmd *subs
 		}
 		return false;
 	}
-	{
-		char upper[16];
-		size_t i;
-
-		for (i = 0; cmd[i] != '\0' && i < sizeof(upper) - 1; i++)
-			upper[i] = (char)(cmd[i] & ~0x20);
-		upper[i] = '\0';
-		unknown_sub(c, &argv[1], upper);
-	}
+	unknown_sub(c, argv);
 	return false;
 }
 
@@ -418,7 +430,7 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			client_kill(c, argc, argv);
 	} else if (kv_arg_is(sub, "help")) {
 		static const char *lines[] = {
-			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			NULL, /* "CLIENT <subcommand> ...", as the client spelt CLIENT */
 			"ID",
 			"    Return the ID of the current connection.",
 			"GETNAME",
@@ -437,13 +449,18 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			"    Print this help."
 		};
 		struct resp_out *o = conn_reply_begin(c);
+		char head[200], name[129];
 
+		snprintf(head, sizeof(head),
+			 "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			 container_name(argv, name));
 		resp_add_array(o, sizeof(lines) / sizeof(lines[0]));
-		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		resp_add_status(o, head);
+		for (size_t i = 1; i < sizeof(lines) / sizeof(lines[0]); i++)
 			resp_add_status(o, lines[i]);
 		conn_reply_end(c);
 	} else {
-		unknown_sub(c, sub, "CLIENT");
+		unknown_sub(c, argv);
 	}
 }
 
@@ -580,7 +597,7 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 	} else if (kv_arg_is(&argv[1], "count") || kv_arg_is(&argv[1], "help")) {
 		wrong_args(c, "command|count");
 	} else {
-		unknown_sub(c, &argv[1], "COMMAND");
+		unknown_sub(c, argv);
 	}
 }
 
@@ -663,7 +680,7 @@ static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 	} else if (kv_arg_is(&argv[1], "resetstat")) {
 		wrong_args(c, "config|resetstat");
 	} else {
-		unknown_sub(c, &argv[1], "CONFIG");
+		unknown_sub(c, argv);
 	}
 }
 
@@ -691,7 +708,7 @@ static void cmd_debug(struct conn *c, int argc, const struct kv_arg *argv)
 		(void)atoll_send_after(c->ctx, atoll_self(c->ctx), m, (uint64_t)(secs * 1e9L) + 1,
 				       NULL);
 	} else {
-		unknown_sub(c, &argv[1], "DEBUG");
+		unknown_sub(c, argv);
 	}
 }
 
