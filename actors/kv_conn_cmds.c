@@ -573,7 +573,7 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 			if (cmd != NULL)
 				command_info(o, cmd);
 			else
-				resp_add_null_array(o);
+				resp_add_null(o); /* Redis 7.0: $-1, not *-1 */
 		}
 		conn_reply_end(c);
 	} else if (kv_arg_is(&argv[1], "docs")) {

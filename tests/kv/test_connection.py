@@ -273,6 +273,8 @@ def test_command_count_info_and_docs_describe_the_commands(s):
     infos = c.call("COMMAND", "INFO", *names, "nosuchcommand")
     eq(len(infos), len(names) + 1, "COMMAND INFO has one entry per name")
     eq(infos[-1], None, "COMMAND INFO of an unknown command is nil")
+    eq(c.cmd("COMMAND", "INFO", "nosuchcommand"), b"*1\r\n$-1\r\n",
+       "COMMAND INFO of an unknown command: a nil bulk, as Redis's")
     for name, info in zip(names, infos):
         arity, first, last, step, rw, _ = COMMANDS[name]
         true(isinstance(info, list) and len(info) >= 6, f"COMMAND INFO {name} has >= 6 fields")
