@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "kv_rename.h"
 #include "resp_conn_int.h"
 
 #define KV_VERSION "7.0.15"
@@ -519,11 +520,20 @@ static void command_docs(struct resp_out *o, const struct kv_command *cmd)
 	resp_add_bulk_cstr(o, cmd->group ? cmd->group : "generic");
 }
 
-static const struct kv_command *public_cmd(const struct kv_arg *a)
+/* The command a client reaches by the name a (rename-command's names), or
+ * NULL. */
+static const struct kv_command *public_cmd(const struct conn *c, const struct kv_arg *a)
 {
-	const struct kv_command *cmd = kv_command_find(a->p, a->len);
+	const struct kv_command *cmd = kv_rename_find(c->srv->renames, a->p, a->len);
 
 	return cmd != NULL && !(cmd->flags & KV_CMD_INTERNAL) ? cmd : NULL;
+}
+
+/* In COMMAND's lists: not internal, not disabled by rename-command. A
+ * renamed command is listed under its own name, as Redis lists it. */
+static bool listed(const struct conn *c, const struct kv_command *cmd)
+{
+	return !(cmd->flags & KV_CMD_INTERNAL) && kv_rename_reachable(c->srv->renames, cmd);
 }
 
 static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
@@ -532,7 +542,7 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 	struct resp_out *o;
 
 	for (size_t i = 0; i < n; i++)
-		visible += !(kv_command_at(i)->flags & KV_CMD_INTERNAL);
+		visible += listed(c, kv_command_at(i));
 	if (argc > 1 && !check_sub(c, "command", command_subs, argc, argv))
 		return;
 	if (argc == 1 || kv_arg_is(&argv[1], "list")) {
@@ -547,7 +557,7 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 		for (size_t i = 0; i < n; i++) {
 			const struct kv_command *cmd = kv_command_at(i);
 
-			if (cmd->flags & KV_CMD_INTERNAL)
+			if (!listed(c, cmd))
 				continue;
 			if (list)
 				resp_add_bulk_cstr(o, cmd->name);
@@ -563,12 +573,12 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 		resp_add_array(o, argc == 2 ? visible : (size_t)(argc - 2));
 		if (argc == 2) {
 			for (size_t i = 0; i < n; i++) {
-				if (!(kv_command_at(i)->flags & KV_CMD_INTERNAL))
+				if (listed(c, kv_command_at(i)))
 					command_info(o, kv_command_at(i));
 			}
 		}
 		for (int i = 2; i < argc; i++) {
-			const struct kv_command *cmd = public_cmd(&argv[i]);
+			const struct kv_command *cmd = public_cmd(c, &argv[i]);
 
 			if (cmd != NULL)
 				command_info(o, cmd);
@@ -580,15 +590,15 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 		size_t found = 0;
 
 		for (int i = 2; i < argc; i++)
-			found += public_cmd(&argv[i]) != NULL;
+			found += public_cmd(c, &argv[i]) != NULL;
 		o = conn_reply_begin(c);
 		resp_add_map(o, argc == 2 ? visible : found);
 		for (size_t i = 0; argc == 2 && i < n; i++) {
-			if (!(kv_command_at(i)->flags & KV_CMD_INTERNAL))
+			if (listed(c, kv_command_at(i)))
 				command_docs(o, kv_command_at(i));
 		}
 		for (int i = 2; i < argc; i++) {
-			const struct kv_command *cmd = public_cmd(&argv[i]);
+			const struct kv_command *cmd = public_cmd(c, &argv[i]);
 
 			if (cmd != NULL)
 				command_docs(o, cmd);
