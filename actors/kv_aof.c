@@ -48,12 +48,13 @@ static void add_select(struct kv_buf *b, int *cur, int db)
 	*cur = db;
 }
 
-void kv__aof_emit(struct kv_aof *a, int db, int argc, const struct kv_arg *argv)
+/* One record; name, when not NULL, in place of argv[0]. */
+static void emit_as(struct kv_aof *a, int db, const char *name, int argc, const struct kv_arg *argv)
 {
 	size_t before = a->pend.len;
 
 	add_select(&a->pend, &a->pend_db, db);
-	kv_buf_command(&a->pend, argc, argv);
+	kv_buf_command_as(&a->pend, name, argc, argv);
 	if (a->pend.oom) {
 		/* The record is lost: the log no longer matches the store. Only
 		 * a rewrite (from the store) can make it whole again. */
@@ -67,10 +68,15 @@ void kv__aof_emit(struct kv_aof *a, int db, int argc, const struct kv_arg *argv)
 	a->lsn += a->pend.len - before;
 	if (a->diffing) {
 		add_select(&a->diff, &a->diff_db, db);
-		kv_buf_command(&a->diff, argc, argv);
+		kv_buf_command_as(&a->diff, name, argc, argv);
 		if (a->diff.oom)
 			a->snap.err = -ENOMEM; /* the rewrite fails; the log is fine */
 	}
+}
+
+void kv__aof_emit(struct kv_aof *a, int db, int argc, const struct kv_arg *argv)
+{
+	emit_as(a, db, NULL, argc, argv);
 }
 
 static void emit_del(struct kv_aof *a, int db, const char *key, size_t klen)
@@ -159,8 +165,8 @@ uint64_t kv_aof_record(struct kv_core *core, const struct kv_command *cmd, const
 		emit_ttl(a, x->store, x->db, &argv[1], x->now_ms);
 	else if (f == kv_cmd_getdel)
 		emit_del(a, x->db, argv[1].p, argv[1].len);
-	else
-		kv__aof_emit(a, x->db, argc, argv);
+	else /* by the table's name: the client's may be a rename-command's */
+		emit_as(a, x->db, cmd->name, argc, argv);
 	return core->settings.appendfsync == KV_FSYNC_ALWAYS ? a->lsn : 0;
 }
 

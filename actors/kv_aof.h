@@ -65,8 +65,10 @@ void kv_aof_destroy(struct kv_core *core);
 /*
  * Appends the record of cmd, which just ran on core's store for a client
  * (x: its db and time; x->dirty says whether it changed anything), to the
- * log. Returns the log position its reply must wait for under appendfsync
- * always, or 0.
+ * log. A record names its command by the table's name (kv_cmd.h), whatever
+ * argv[0] says: a client may have called it by a rename-command's name, and
+ * the log must replay under any renames. Returns the log position its reply
+ * must wait for under appendfsync always, or 0.
  */
 uint64_t kv_aof_record(struct kv_core *core, const struct kv_command *cmd, const struct kv_exec *x,
 		       int argc, const struct kv_arg *argv);

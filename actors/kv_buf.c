@@ -39,20 +39,28 @@ void kv_buf_add(struct kv_buf *b, const void *p, size_t len)
 
 void kv_buf_command(struct kv_buf *b, int argc, const struct kv_arg *argv)
 {
+	kv_buf_command_as(b, NULL, argc, argv);
+}
+
+void kv_buf_command_as(struct kv_buf *b, const char *name, int argc, const struct kv_arg *argv)
+{
 	char head[32];
 	size_t need = 16;
 	int n;
 
 	for (int i = 0; i < argc; i++)
-		need += argv[i].len + 24;
+		need += (i == 0 && name != NULL ? strlen(name) : argv[i].len) + 24;
 	if (!kv_buf_room(b, need))
 		return;
 	n = snprintf(head, sizeof(head), "*%d\r\n", argc);
 	kv_buf_add(b, head, (size_t)n);
 	for (int i = 0; i < argc; i++) {
-		n = snprintf(head, sizeof(head), "$%zu\r\n", argv[i].len);
+		struct kv_arg a =
+			i == 0 && name != NULL ? (struct kv_arg){ name, strlen(name) } : argv[i];
+
+		n = snprintf(head, sizeof(head), "$%zu\r\n", a.len);
 		kv_buf_add(b, head, (size_t)n);
-		kv_buf_add(b, argv[i].p, argv[i].len);
+		kv_buf_add(b, a.p, a.len);
 		kv_buf_add(b, "\r\n", 2);
 	}
 }

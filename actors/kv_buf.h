@@ -31,6 +31,8 @@ bool kv_buf_room(struct kv_buf *b, size_t extra);
 void kv_buf_add(struct kv_buf *b, const void *p, size_t len);
 /* Appends one RESP multibulk command. */
 void kv_buf_command(struct kv_buf *b, int argc, const struct kv_arg *argv);
+/* The same with name (a C string) in place of argv[0], when not NULL. */
+void kv_buf_command_as(struct kv_buf *b, const char *name, int argc, const struct kv_arg *argv);
 /* Wraps b's bytes in a write message (struct atoll_io) of the given type; b
  * is emptied. NULL when out of memory or too big (b unchanged). */
 struct atoll_io *kv_buf_take(struct kv_buf *b, uint32_t type);

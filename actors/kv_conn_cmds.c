@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "kv_rename.h"
 #include "resp_conn_int.h"
 
 #define KV_VERSION "7.0.15"
@@ -29,12 +30,32 @@ static void wrong_args(struct conn *c, const char *name)
 	conn_error(c, msg);
 }
 
-static void unknown_sub(struct conn *c, const struct kv_arg *sub, const char *cmd)
+/* argv[0] as Redis prints it in a container's replies: upper-cased, as the
+ * client spelt it (so a renamed CONFIG says its new name), cut at 128 bytes,
+ * CR and LF as spaces (it may head a status line). buf must hold 129. */
+static const char *container_name(const struct kv_arg *argv, char *buf)
 {
-	char msg[256];
+	size_t n = argv[0].len > 128 ? 128 : argv[0].len;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = argv[0].p[i];
+
+		buf[i] = ch >= 'a' && ch <= 'z'     ? (char)(ch - ('a' - 'A'))
+			 : ch == '\r' || ch == '\n' ? ' '
+						    : ch;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* argv[1] is not a subcommand of the container argv[0]. */
+static void unknown_sub(struct conn *c, const struct kv_arg *argv)
+{
+	char msg[320], name[129];
 
 	snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try %s HELP.",
-		 (int)(sub->len > 128 ? 128 : sub->len), sub->p, cmd);
+		 (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].p,
+		 container_name(argv, name));
 	conn_error(c, msg);
 }
 
@@ -76,15 +97,7 @@ static bool check_sub(struct conn *c, const char *cmd, const struct subcmd *subs
 		}
 		return false;
 	}
-	{
-		char upper[16];
-		size_t i;
-
-		for (i = 0; cmd[i] != '\0' && i < sizeof(upper) - 1; i++)
-			upper[i] = (char)(cmd[i] & ~0x20);
-		upper[i] = '\0';
-		unknown_sub(c, &argv[1], upper);
-	}
+	unknown_sub(c, argv);
 	return false;
 }
 
@@ -418,7 +431,7 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			client_kill(c, argc, argv);
 	} else if (kv_arg_is(sub, "help")) {
 		static const char *lines[] = {
-			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			NULL, /* "CLIENT <subcommand> ...", as the client spelt CLIENT */
 			"ID",
 			"    Return the ID of the current connection.",
 			"GETNAME",
@@ -437,13 +450,18 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			"    Print this help."
 		};
 		struct resp_out *o = conn_reply_begin(c);
+		char head[200], name[129];
 
+		snprintf(head, sizeof(head),
+			 "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			 container_name(argv, name));
 		resp_add_array(o, sizeof(lines) / sizeof(lines[0]));
-		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		resp_add_status(o, head);
+		for (size_t i = 1; i < sizeof(lines) / sizeof(lines[0]); i++)
 			resp_add_status(o, lines[i]);
 		conn_reply_end(c);
 	} else {
-		unknown_sub(c, sub, "CLIENT");
+		unknown_sub(c, argv);
 	}
 }
 
@@ -502,11 +520,20 @@ static void command_docs(struct resp_out *o, const struct kv_command *cmd)
 	resp_add_bulk_cstr(o, cmd->group ? cmd->group : "generic");
 }
 
-static const struct kv_command *public_cmd(const struct kv_arg *a)
+/* The command a client reaches by the name a (rename-command's names), or
+ * NULL. */
+static const struct kv_command *public_cmd(const struct conn *c, const struct kv_arg *a)
 {
-	const struct kv_command *cmd = kv_command_find(a->p, a->len);
+	const struct kv_command *cmd = kv_rename_find(c->srv->renames, a->p, a->len);
 
 	return cmd != NULL && !(cmd->flags & KV_CMD_INTERNAL) ? cmd : NULL;
+}
+
+/* In COMMAND's lists: not internal, not disabled by rename-command. A
+ * renamed command is listed under its own name, as Redis lists it. */
+static bool listed(const struct conn *c, const struct kv_command *cmd)
+{
+	return !(cmd->flags & KV_CMD_INTERNAL) && kv_rename_reachable(c->srv->renames, cmd);
 }
 
 static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
@@ -515,7 +542,7 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 	struct resp_out *o;
 
 	for (size_t i = 0; i < n; i++)
-		visible += !(kv_command_at(i)->flags & KV_CMD_INTERNAL);
+		visible += listed(c, kv_command_at(i));
 	if (argc > 1 && !check_sub(c, "command", command_subs, argc, argv))
 		return;
 	if (argc == 1 || kv_arg_is(&argv[1], "list")) {
@@ -530,7 +557,7 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 		for (size_t i = 0; i < n; i++) {
 			const struct kv_command *cmd = kv_command_at(i);
 
-			if (cmd->flags & KV_CMD_INTERNAL)
+			if (!listed(c, cmd))
 				continue;
 			if (list)
 				resp_add_bulk_cstr(o, cmd->name);
@@ -546,32 +573,32 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 		resp_add_array(o, argc == 2 ? visible : (size_t)(argc - 2));
 		if (argc == 2) {
 			for (size_t i = 0; i < n; i++) {
-				if (!(kv_command_at(i)->flags & KV_CMD_INTERNAL))
+				if (listed(c, kv_command_at(i)))
 					command_info(o, kv_command_at(i));
 			}
 		}
 		for (int i = 2; i < argc; i++) {
-			const struct kv_command *cmd = public_cmd(&argv[i]);
+			const struct kv_command *cmd = public_cmd(c, &argv[i]);
 
 			if (cmd != NULL)
 				command_info(o, cmd);
 			else
-				resp_add_null_array(o);
+				resp_add_null(o); /* Redis 7.0: $-1, not *-1 */
 		}
 		conn_reply_end(c);
 	} else if (kv_arg_is(&argv[1], "docs")) {
 		size_t found = 0;
 
 		for (int i = 2; i < argc; i++)
-			found += public_cmd(&argv[i]) != NULL;
+			found += public_cmd(c, &argv[i]) != NULL;
 		o = conn_reply_begin(c);
 		resp_add_map(o, argc == 2 ? visible : found);
 		for (size_t i = 0; argc == 2 && i < n; i++) {
-			if (!(kv_command_at(i)->flags & KV_CMD_INTERNAL))
+			if (listed(c, kv_command_at(i)))
 				command_docs(o, kv_command_at(i));
 		}
 		for (int i = 2; i < argc; i++) {
-			const struct kv_command *cmd = public_cmd(&argv[i]);
+			const struct kv_command *cmd = public_cmd(c, &argv[i]);
 
 			if (cmd != NULL)
 				command_docs(o, cmd);
@@ -580,7 +607,7 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 	} else if (kv_arg_is(&argv[1], "count") || kv_arg_is(&argv[1], "help")) {
 		wrong_args(c, "command|count");
 	} else {
-		unknown_sub(c, &argv[1], "COMMAND");
+		unknown_sub(c, argv);
 	}
 }
 
@@ -622,8 +649,12 @@ static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 		struct kv_settings copy = c->core->settings;
 		char err[256];
 
-		if (argc < 4 || (argc - 2) % 2 != 0) {
+		if (argc < 4) {
 			wrong_args(c, "config|set");
+			return;
+		}
+		if ((argc - 2) % 2 != 0) { /* a name without its value: Redis's word */
+			conn_error(c, "ERR syntax error");
 			return;
 		}
 		for (int i = 2; i < argc; i += 2) {
@@ -659,7 +690,7 @@ static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 	} else if (kv_arg_is(&argv[1], "resetstat")) {
 		wrong_args(c, "config|resetstat");
 	} else {
-		unknown_sub(c, &argv[1], "CONFIG");
+		unknown_sub(c, argv);
 	}
 }
 
@@ -687,7 +718,7 @@ static void cmd_debug(struct conn *c, int argc, const struct kv_arg *argv)
 		(void)atoll_send_after(c->ctx, atoll_self(c->ctx), m, (uint64_t)(secs * 1e9L) + 1,
 				       NULL);
 	} else {
-		unknown_sub(c, &argv[1], "DEBUG");
+		unknown_sub(c, argv);
 	}
 }
 

@@ -457,7 +457,7 @@ void kv_cmd_move(struct kv_exec *x, int argc, const struct kv_arg *argv)
 /* --- OBJECT -------------------------------------------------------------------- */
 
 static const char *const object_help[] = {
-	"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	NULL, /* "OBJECT <subcommand> ...", as the client spelt OBJECT */
 	"ENCODING <key>",
 	"    Return the kind of internal representation used in order to store the value",
 	"    associated with a <key>.",
@@ -492,6 +492,24 @@ static int printable_len(const struct kv_arg *a)
 	return (int)(n < 128 ? n : 128);
 }
 
+/* argv[0] as Redis prints it in OBJECT's replies: upper-cased, as the client
+ * spelt it (a renamed OBJECT says its new name), up to a NUL, at most 128
+ * bytes, CR and LF as spaces. buf must hold 129. */
+static const char *container_name(const struct kv_arg *argv, char *buf)
+{
+	int n = printable_len(&argv[0]);
+
+	for (int i = 0; i < n; i++) {
+		char ch = argv[0].p[i];
+
+		buf[i] = ch >= 'a' && ch <= 'z'     ? (char)(ch - ('a' - 'A'))
+			 : ch == '\r' || ch == '\n' ? ' '
+						    : ch;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 /* OBJECT ENCODING|IDLETIME|FREQ key | OBJECT HELP. REFCOUNT is not offered:
  * atoll-kv shares no objects. FREQ answers Redis's error for a policy that
  * is not LFU, the only kind atoll-kv has. The lookup leaves the key's LRU
@@ -502,6 +520,7 @@ void kv_cmd_object(struct kv_exec *x, int argc, const struct kv_arg *argv)
 	struct kv_entry *e;
 	size_t len, sub;
 	const char *v;
+	char name[129];
 
 	if (kv_arg_is(&argv[1], "help")) {
 		if (argc != 2) {
@@ -510,7 +529,16 @@ void kv_cmd_object(struct kv_exec *x, int argc, const struct kv_arg *argv)
 			return;
 		}
 		resp_add_array(x->out, sizeof(object_help) / sizeof(object_help[0]));
-		for (size_t i = 0; i < sizeof(object_help) / sizeof(object_help[0]); i++)
+		/* Built, as a status line must be: no CR or LF in it. */
+		{
+			char head[200];
+
+			snprintf(head, sizeof(head),
+				 "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+				 container_name(argv, name));
+			resp_add_status(x->out, head);
+		}
+		for (size_t i = 1; i < sizeof(object_help) / sizeof(object_help[0]); i++)
 			resp_add_status(x->out, object_help[i]);
 		return;
 	}
@@ -519,8 +547,8 @@ void kv_cmd_object(struct kv_exec *x, int argc, const struct kv_arg *argv)
 			break;
 	}
 	if (sub == sizeof(subs) / sizeof(subs[0])) {
-		resp_add_errorf(x->out, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.",
-				printable_len(&argv[1]), argv[1].p);
+		resp_add_errorf(x->out, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+				printable_len(&argv[1]), argv[1].p, container_name(argv, name));
 		return;
 	}
 	if (argc != 3) {

@@ -26,6 +26,7 @@ extern "C" {
 
 struct kv_server;
 struct kv_aof;
+struct kv_rename;
 
 /* appendfsync: when a shard's log is flushed to disk. */
 enum kv_fsync {
@@ -168,8 +169,12 @@ struct kv_server {
 	 * read it: relaxed, it publishes nothing else. */
 	_Atomic uint16_t port;
 	const char *config_file; /* or NULL */
-	uint64_t start_ms;       /* Unix ms at start */
-	uint64_t start_ns;       /* monotonic ns at start */
+	/* rename-command (kv_rename.h): the names clients reach commands by,
+	 * or NULL when none was renamed. The program's, set before the
+	 * listeners start and read-only afterwards. */
+	const struct kv_rename *renames;
+	uint64_t start_ms; /* Unix ms at start */
+	uint64_t start_ns; /* monotonic ns at start */
 	/* Connected clients on all cores, for maxclients. Incremented by a
 	 * connection's init and decremented by its close, relaxed: it pairs with
 	 * nothing, it is a count checked against a limit. */

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "kv_rename.h"
 #include "resp_conn_int.h"
 
 /* The most query-buffer memory an idle connection keeps. */
@@ -256,7 +257,10 @@ static bool debug_allowed(const struct conn *c)
 
 static void dispatch(struct conn *c, int argc, const struct kv_arg *argv)
 {
-	const struct kv_command *cmd = kv_command_find(argv[0].p, argv[0].len);
+	/* By the names rename-command left: a renamed or disabled command's
+	 * own name is unknown, as any other. argv[0] stays as the client spelt
+	 * it; replies that quote it do so, as Redis's. */
+	const struct kv_command *cmd = kv_rename_find(c->srv->renames, argv[0].p, argv[0].len);
 
 	c->core->stats.commands++;
 	c->client.last_ms = c->now_ms;

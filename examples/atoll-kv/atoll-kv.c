@@ -25,6 +25,7 @@
 #include <atoll.h>
 
 #include "kv_aof.h"
+#include "kv_rename.h"
 #include "kv_server.h"
 #include "kv_shard.h"
 #include "resp_conn.h"
@@ -43,6 +44,7 @@ struct options {
 	char dir[4096]; /* "" : the working directory */
 	bool repair;
 	struct kv_settings settings;
+	struct kv_rename *renames; /* rename-command; NULL until the first */
 };
 
 /* --- settings ------------------------------------------------------------ */
@@ -69,6 +71,10 @@ static void usage(FILE *out)
 		"      --enable-debug-command no|yes|local\n"
 		"                          who may run DEBUG: nobody (the default, as\n"
 		"                          Redis 7), everyone, or loopback clients only\n"
+		"      --rename-command NAME NEWNAME\n"
+		"                          clients reach command NAME as NEWNAME only;\n"
+		"                          NEWNAME \"\" disables it (both case-insensitive;\n"
+		"                          repeatable, applied in order after the file's)\n"
 		"  -m, --maxclients N      most clients connected at once (default 10000)\n"
 		"  -c, --config FILE       read settings from FILE (redis.conf style:\n"
 		"                          one \"name value\" per line, # comments)\n"
@@ -98,7 +104,8 @@ static void usage(FILE *out)
 		"proto-max-bulk-len, client-query-buffer-limit, client-output-buffer-limit,\n"
 		"hz, idle-spin-us, dir, appendonly, appendfsync, auto-aof-rewrite-percentage,\n"
 		"auto-aof-rewrite-min-size, maxmemory, maxmemory-policy, maxmemory-samples,\n"
-		"protected-mode, enable-debug-command.\n"
+		"protected-mode, enable-debug-command, rename-command (NAME NEWNAME, quoted\n"
+		"as in redis.conf: rename-command FLUSHALL \"\").\n"
 		"Flags given on the command line win over the file.\n",
 		DEFAULT_PORT, DEFAULT_BIND);
 }
@@ -166,10 +173,70 @@ bad:
 	return false;
 }
 
+/* Writes n bytes of p in an error message: printable ASCII as it is, other
+ * bytes as \xHH, at most max of them, then "..." if there are more. */
+static void put_escaped(FILE *f, const char *p, size_t n, size_t max)
+{
+	for (size_t i = 0; i < n && i < max; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch >= ' ' && ch <= '~')
+			fputc(ch, f);
+		else
+			fprintf(f, "\\x%02x", ch);
+	}
+	if (n > max)
+		fputs("...", f);
+}
+
+static bool rename_table(struct options *o)
+{
+	if (o->renames == NULL && kv_rename_create(&o->renames) < 0) {
+		fprintf(stderr, "atoll-kv: out of memory\n");
+		return false;
+	}
+	return true;
+}
+
+/* rename-command in the config file: args is the rest of the line, words
+ * quoted as redis.conf's; where names the file and line. */
+static bool rename_line(struct options *o, const char *args, const char *where)
+{
+	char err[128];
+
+	if (!rename_table(o))
+		return false;
+	if (kv_rename_line(o->renames, args, err, sizeof(err)) == 0)
+		return true;
+	fprintf(stderr, "atoll-kv: %s: rename-command ", where);
+	put_escaped(stderr, args, strlen(args), 128);
+	fprintf(stderr, ": %s\n", err);
+	return false;
+}
+
+/* --rename-command NAME NEWNAME: the words as they are, no quotes to undo. */
+static bool rename_flag(struct options *o, const char *from, const char *to)
+{
+	int err;
+
+	if (!rename_table(o))
+		return false;
+	err = kv_rename_apply(o->renames, from, strlen(from), to, strlen(to));
+	if (err == 0)
+		return true;
+	fputs("atoll-kv: --rename-command \"", stderr);
+	put_escaped(stderr, from, strlen(from), 64);
+	fputs("\" \"", stderr);
+	put_escaped(stderr, to, strlen(to), 64);
+	fprintf(stderr, "\": %s\n", kv_rename_strerror(err));
+	return false;
+}
+
 static bool read_config(struct options *o, const char *path)
 {
 	FILE *f = fopen(path, "r");
-	char line[1024], where[512];
+	char *line = NULL, where[512];
+	size_t cap = 0;
 	unsigned lineno = 0;
 	bool ok = true;
 
@@ -178,7 +245,9 @@ static bool read_config(struct options *o, const char *path)
 			strerror(errno));
 		return false;
 	}
-	while (ok && fgets(line, sizeof(line), f) != NULL) {
+	/* getline: a line of any length is one line (a fixed buffer would cut
+	 * a long one in two, the rest read as a line of its own). */
+	while (ok && getline(&line, &cap, f) >= 0) {
 		char *name, *value, *end;
 
 		lineno++;
@@ -194,12 +263,23 @@ static bool read_config(struct options *o, const char *path)
 		value += strspn(value, " \t");
 		while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
 			*--end = '\0';
+		/* Two words, each may be quoted: the line's own split. */
+		if (strcasecmp(name, "rename-command") == 0) {
+			ok = rename_line(o, value, where);
+			continue;
+		}
 		if (value[0] == '"' && end > value + 1 && end[-1] == '"') {
 			value++;
 			end[-1] = '\0';
 		}
 		ok = apply(o, name, value, where);
 	}
+	if (ok && ferror(f)) {
+		fprintf(stderr, "atoll-kv: cannot read config file %s: %s\n", path,
+			strerror(errno));
+		ok = false;
+	}
+	free(line);
 	fclose(f);
 	return ok;
 }
@@ -222,20 +302,31 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "maxmemory-policy", required_argument, NULL, 'P' },
 		{ "protected-mode", required_argument, NULL, 'G' },
 		{ "enable-debug-command", required_argument, NULL, 'D' },
+		{ "rename-command", required_argument, NULL, 'N' },
 		{ "repair", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct {
+	/* The settings given as flags, applied after the file in their order.
+	 * Each takes at least one word of argv, so argc of them are room
+	 * enough. */
+	struct flag {
 		const char *name;
 		const char *value;
-	} flags[32];
-	int nflags = 0, ch;
+		const char *value2; /* --rename-command's NEWNAME, else NULL */
+	};
+	struct flag *flags;
+	int nflags = 0, ch, code = -1;
 
 	memset(o, 0, sizeof(*o));
 	strcpy(o->bind, DEFAULT_BIND);
 	o->port = DEFAULT_PORT;
 	kv_settings_default(&o->settings);
+	flags = calloc((size_t)argc, sizeof(*flags));
+	if (flags == NULL) {
+		fprintf(stderr, "atoll-kv: out of memory\n");
+		return 1;
+	}
 	while ((ch = getopt_long(argc, argv, "p:b:r:a:m:c:s:d:h", longopts, NULL)) != -1) {
 		const char *name = NULL;
 
@@ -282,35 +373,56 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'D':
 			name = "enable-debug-command";
 			break;
+		case 'N':
+			/* Its second word is the next argument; one starting with
+			 * "--" is the next flag, as redis-server reads it. */
+			if (optind >= argc || strncmp(argv[optind], "--", 2) == 0 ||
+			    strncmp(optarg, "--", 2) == 0) {
+				fprintf(stderr,
+					"atoll-kv: --rename-command: wrong number of arguments: it "
+					"takes NAME NEWNAME (NEWNAME \"\" disables NAME)\n");
+				code = 2;
+				goto out;
+			}
+			flags[nflags++] = (struct flag){ "rename-command", optarg, argv[optind++] };
+			break;
 		case 'R':
 			o->repair = true;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			code = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			code = 2;
+			goto out;
 		}
-		if (name != NULL && nflags < 32)
-			flags[nflags++].name = name, flags[nflags - 1].value = optarg;
+		if (name != NULL)
+			flags[nflags++] = (struct flag){ name, optarg, NULL };
 	}
 	if (optind < argc && o->config_file == NULL)
 		o->config_file = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "atoll-kv: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return 2;
+		code = 2;
+		goto out;
 	}
-	if (o->config_file != NULL && !read_config(o, o->config_file))
-		return 2;
-	for (int i = 0; i < nflags; i++) {
+	if (o->config_file != NULL && !read_config(o, o->config_file)) {
+		code = 2;
+		goto out;
+	}
+	for (int i = 0; i < nflags && code < 0; i++) {
 		char where[64];
 
 		snprintf(where, sizeof(where), "--%s", flags[i].name);
-		if (!apply(o, flags[i].name, flags[i].value, where))
-			return 2;
+		if (flags[i].value2 != NULL ? !rename_flag(o, flags[i].value, flags[i].value2)
+					    : !apply(o, flags[i].name, flags[i].value, where))
+			code = 2;
 	}
-	return -1;
+out:
+	free(flags);
+	return code;
 }
 
 /*
@@ -425,23 +537,24 @@ int main(int argc, char **argv)
 	int code = parse_options(argc, argv, &opt), err;
 
 	if (code >= 0)
-		return code;
+		goto done;
+	code = 1;
 	if (opt.port != 0 && (err = atoll_tcp_port_free(opt.bind, (uint16_t)opt.port)) < 0) {
 		fprintf(stderr, "atoll-kv: cannot listen on %s port %u: %s\n", opt.bind, opt.port,
 			atoll_strerror(err));
-		return 1;
+		goto done;
 	}
 	/* As Redis: the server works in DIR, so its files have short names. */
 	if (opt.dir[0] != '\0') {
 		if (mkdir(opt.dir, 0755) < 0 && errno != EEXIST) {
 			fprintf(stderr, "atoll-kv: cannot create directory %s: %s\n", opt.dir,
 				strerror(errno));
-			return 1;
+			goto done;
 		}
 		if (chdir(opt.dir) < 0) {
 			fprintf(stderr, "atoll-kv: cannot use directory %s: %s\n", opt.dir,
 				strerror(errno));
-			return 1;
+			goto done;
 		}
 	}
 	/* A file size limit (RLIMIT_FSIZE) makes writes fail with EFBIG, which
@@ -452,7 +565,7 @@ int main(int argc, char **argv)
 	err = atoll_runtime_start(&config, &rt);
 	if (err < 0) {
 		fprintf(stderr, "atoll-kv: cannot start the runtime: %s\n", atoll_strerror(err));
-		return 1;
+		goto done;
 	}
 	n = atoll_runtime_reactors(rt);
 	code = 1;
@@ -464,6 +577,7 @@ int main(int argc, char **argv)
 		goto out;
 	srv.bind = opt.bind;
 	srv.config_file = opt.config_file;
+	srv.renames = opt.renames;
 	for (unsigned i = 0; i < n; i++) {
 		srv.cores[i].store = kv_store_new();
 		if (srv.cores[i].store == NULL)
@@ -528,5 +642,7 @@ oom:
 out:
 	atoll_runtime_destroy(rt);
 	kv_server_destroy(&srv);
+done:
+	kv_rename_destroy(opt.renames);
 	return code;
 }

@@ -8,6 +8,7 @@
 #include "../helpers.h"
 
 #include "kv_cmd.h"
+#include "kv_keys.h"
 
 #define NOW 1700000000000ull
 
@@ -450,6 +451,17 @@ static void object_encoding_and_help(void **state)
 	       "encoding", "a", "b");
 	EXPECT("-ERR unknown subcommand 'foo'. Try OBJECT HELP.\r\n", "object", "foo", "a");
 	EXPECT("-ERR unknown subcommand 'Foo'. Try OBJECT HELP.\r\n", "object", "Foo");
+	{
+		/* OBJECT renamed (rename-command): named as the client called it,
+		 * upper-cased, as Redis does. */
+		static const char want[] = "-ERR unknown subcommand 'foo'. Try MY-OBJ HELP.\r\n";
+		const struct kv_arg argv[] = { { "my-Obj", 6 }, { "foo", 3 } };
+
+		resp_out_reset(&out);
+		kv_cmd_object(&ex, 2, argv);
+		assert_int_equal(out.len, sizeof(want) - 1);
+		assert_memory_equal(out.data, want, sizeof(want) - 1);
+	}
 	EXPECT("-ERR wrong number of arguments for 'object|help' command\r\n", "object", "help",
 	       "x");
 	EXPECT("*12\r\n"

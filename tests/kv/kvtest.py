@@ -98,6 +98,20 @@ DIFFERENCES = {
     "info-fields": (
         "loose", "INFO: only the sections server, clients, memory, stats, keyspace "
         "and the fields clients read are compared, not Redis's full field list"),
+    "startup-error-format": (
+        "loose", "a bad config line at start: atoll-kv prints 'atoll-kv: FILE:LINE: "
+        "rename-command ...: REASON', Redis its FATAL CONFIG FILE ERROR block with 'at line "
+        "N'; compared: the error exit, Redis's REASON text and the line number"),
+    "rename-command-subcommand": (
+        "atoll", "rename-command config|get ...: Redis 7.0.15 fails an assertion and "
+        "crashes; atoll-kv refuses it (no such command)"),
+    "rename-command-internal-name": (
+        "atoll", "rename-command to kv.dump, kv.restore, kv.info or kv.resetstat: "
+        "atoll-kv's internal commands' names are reserved; Redis has no such commands"),
+    "rename-command-log": (
+        "atoll", "atoll-kv's append-only log names a renamed command by its own name, so it "
+        "replays under any renames; Redis 7.0 logs the new name and refuses to load it "
+        "without the same renames (\"Unknown command 'put' reading the append only file\")"),
     "used-memory": (
         "loose", "used_memory: Redis counts its allocator's bytes (~1 MB before any "
         "key, client buffers included), atoll-kv its stores' own count of keys, values "

@@ -273,6 +273,8 @@ def test_command_count_info_and_docs_describe_the_commands(s):
     infos = c.call("COMMAND", "INFO", *names, "nosuchcommand")
     eq(len(infos), len(names) + 1, "COMMAND INFO has one entry per name")
     eq(infos[-1], None, "COMMAND INFO of an unknown command is nil")
+    eq(c.cmd("COMMAND", "INFO", "nosuchcommand"), b"*1\r\n$-1\r\n",
+       "COMMAND INFO of an unknown command: a nil bulk, as Redis's")
     for name, info in zip(names, infos):
         arity, first, last, step, rw, _ = COMMANDS[name]
         true(isinstance(info, list) and len(info) >= 6, f"COMMAND INFO {name} has >= 6 fields")
@@ -432,6 +434,9 @@ def test_config_get_set_and_resetstat(s):
     is_error(c.cmd("CONFIG", "GET"), "ERR wrong number of arguments for 'config|get' command")
     is_error(c.cmd("CONFIG", "SET", "maxclients"),
              "ERR wrong number of arguments for 'config|set' command")
+    is_error(c.cmd("CONFIG", "SET", "maxclients", "100", "hz"), "ERR syntax error",
+             "a name without its value")
+    eq(c.call("CONFIG", "GET", "maxclients")[1], old, "and nothing set")
     is_error(c.cmd("CONFIG", "FOO"), "ERR unknown subcommand 'FOO'. Try CONFIG HELP.")
     eq(s.redis().config_get("appendonly"), {"appendonly": "no"}, "redis-py config_get")
 

@@ -71,8 +71,9 @@ def config_argv(s, path):
 
 def test_config_file_sets_port_password_and_maxclients(s):
     port = kvtest.free_port()
-    lines = ["# written by test_server.py", "", f"port {port}", "bind 127.0.0.1",
-             "requirepass from-file", "maxclients 7"]
+    # A line longer than any fixed buffer is still one line.
+    lines = ["# written by test_server.py", "# long: " + "x" * 3000, "", f"port {port}",
+             "bind 127.0.0.1", "requirepass from-file", "maxclients 7"]
     if s.is_atoll:
         lines.append("reactors 3")
     path = write_config(lines)
@@ -108,7 +109,9 @@ def test_bad_flags_and_config_files_exit_with_an_error(s):
     if s.is_redis:
         base += ["--save", "", "--appendonly", "no"]
     for bad in (["--port", "abc"], ["--port", "70000"], ["--port", "-1"], ["--maxclients", "abc"],
-                ["--nosuchflag", "1"], ["--requirepass"], ["--config", "/nonexistent/kv.conf"]):
+                ["--nosuchflag", "1"], ["--requirepass"], ["--config", "/nonexistent/kv.conf"],
+                # The last of many flags counts too.
+                ["--maxclients", "5"] * 40 + ["--maxclients", "abc"]):
         if s.is_redis and bad[0] == "--config":
             bad = ["/nonexistent/kv.conf"]  # redis-server takes the file first
             argv = [base[0]] + bad + base[1:]
