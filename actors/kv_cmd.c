@@ -128,6 +128,24 @@ bool kv_arg_is(const struct kv_arg *a, const char *b)
 	return b[i] == '\0';
 }
 
+const char *kv_command_spelt(const struct kv_arg *name, char *buf)
+{
+	const char *nul = memchr(name->p, '\0', name->len);
+	size_t n = nul != NULL ? (size_t)(nul - name->p) : name->len;
+
+	if (n > KV_SPELT_MAX)
+		n = KV_SPELT_MAX;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name->p[i];
+
+		buf[i] = ch >= 'a' && ch <= 'z'     ? (char)(ch - ('a' - 'A'))
+			 : ch == '\r' || ch == '\n' ? ' '
+						    : ch;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 /* --- the command table ------------------------------------------------------ */
 
 /*

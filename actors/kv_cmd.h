@@ -120,6 +120,18 @@ bool kv_parse_ld(const char *p, size_t len, long double *out);
  * C string): for option names like "EX", "NX". */
 bool kv_arg_is(const struct kv_arg *a, const char *b);
 
+/* Bytes of a command's name kv_command_spelt keeps. */
+#define KV_SPELT_MAX 128
+
+/*
+ * A command's name as Redis prints it in a container's errors and HELP
+ * headers (argv[0]: "Try CONFIG HELP."): as the client spelt it (so a
+ * renamed command says its new name), upper-cased, up to a NUL and at most
+ * KV_SPELT_MAX bytes, CR and LF as spaces (it may head a status line).
+ * Writes it to buf (KV_SPELT_MAX + 1 bytes) and returns buf.
+ */
+const char *kv_command_spelt(const struct kv_arg *name, char *buf);
+
 /*
  * The internal commands (KV_CMD_INTERNAL), used by the connection to run
  * commands whose keys span shards:

@@ -30,32 +30,14 @@ static void wrong_args(struct conn *c, const char *name)
 	conn_error(c, msg);
 }
 
-/* argv[0] as Redis prints it in a container's replies: upper-cased, as the
- * client spelt it (so a renamed CONFIG says its new name), cut at 128 bytes,
- * CR and LF as spaces (it may head a status line). buf must hold 129. */
-static const char *container_name(const struct kv_arg *argv, char *buf)
-{
-	size_t n = argv[0].len > 128 ? 128 : argv[0].len;
-
-	for (size_t i = 0; i < n; i++) {
-		char ch = argv[0].p[i];
-
-		buf[i] = ch >= 'a' && ch <= 'z'     ? (char)(ch - ('a' - 'A'))
-			 : ch == '\r' || ch == '\n' ? ' '
-						    : ch;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 /* argv[1] is not a subcommand of the container argv[0]. */
 static void unknown_sub(struct conn *c, const struct kv_arg *argv)
 {
-	char msg[320], name[129];
+	char msg[320], name[KV_SPELT_MAX + 1];
 
 	snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try %s HELP.",
 		 (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].p,
-		 container_name(argv, name));
+		 kv_command_spelt(&argv[0], name));
 	conn_error(c, msg);
 }
 
@@ -450,11 +432,11 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			"    Print this help."
 		};
 		struct resp_out *o = conn_reply_begin(c);
-		char head[200], name[129];
+		char head[200], name[KV_SPELT_MAX + 1];
 
 		snprintf(head, sizeof(head),
 			 "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			 container_name(argv, name));
+			 kv_command_spelt(&argv[0], name));
 		resp_add_array(o, sizeof(lines) / sizeof(lines[0]));
 		resp_add_status(o, head);
 		for (size_t i = 1; i < sizeof(lines) / sizeof(lines[0]); i++)

@@ -492,24 +492,6 @@ static int printable_len(const struct kv_arg *a)
 	return (int)(n < 128 ? n : 128);
 }
 
-/* argv[0] as Redis prints it in OBJECT's replies: upper-cased, as the client
- * spelt it (a renamed OBJECT says its new name), up to a NUL, at most 128
- * bytes, CR and LF as spaces. buf must hold 129. */
-static const char *container_name(const struct kv_arg *argv, char *buf)
-{
-	int n = printable_len(&argv[0]);
-
-	for (int i = 0; i < n; i++) {
-		char ch = argv[0].p[i];
-
-		buf[i] = ch >= 'a' && ch <= 'z'     ? (char)(ch - ('a' - 'A'))
-			 : ch == '\r' || ch == '\n' ? ' '
-						    : ch;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 /* OBJECT ENCODING|IDLETIME|FREQ key | OBJECT HELP. REFCOUNT is not offered:
  * atoll-kv shares no objects. FREQ answers Redis's error for a policy that
  * is not LFU, the only kind atoll-kv has. The lookup leaves the key's LRU
@@ -520,7 +502,7 @@ void kv_cmd_object(struct kv_exec *x, int argc, const struct kv_arg *argv)
 	struct kv_entry *e;
 	size_t len, sub;
 	const char *v;
-	char name[129];
+	char name[KV_SPELT_MAX + 1];
 
 	if (kv_arg_is(&argv[1], "help")) {
 		if (argc != 2) {
@@ -535,7 +517,7 @@ void kv_cmd_object(struct kv_exec *x, int argc, const struct kv_arg *argv)
 
 			snprintf(head, sizeof(head),
 				 "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-				 container_name(argv, name));
+				 kv_command_spelt(&argv[0], name));
 			resp_add_status(x->out, head);
 		}
 		for (size_t i = 1; i < sizeof(object_help) / sizeof(object_help[0]); i++)
@@ -548,7 +530,8 @@ void kv_cmd_object(struct kv_exec *x, int argc, const struct kv_arg *argv)
 	}
 	if (sub == sizeof(subs) / sizeof(subs[0])) {
 		resp_add_errorf(x->out, "ERR unknown subcommand '%.*s'. Try %s HELP.",
-				printable_len(&argv[1]), argv[1].p, container_name(argv, name));
+				printable_len(&argv[1]), argv[1].p,
+				kv_command_spelt(&argv[0], name));
 		return;
 	}
 	if (argc != 3) {
