@@ -10,6 +10,7 @@
  * new names are few (an operator's list), so they are searched in order.
  */
 #include "kv_rename.h"
+#include "resp.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -158,96 +159,32 @@ struct word {
 	size_t len;
 };
 
-/* isspace() in the C locale, which Redis's sdssplitargs skips words by. */
-static bool blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Splits line into words as Redis 7.0's sdssplitargs does (kv_rename.h says
- * how). The words' bytes go to buf, which must hold strlen(line) bytes (a
- * word is never longer than its text); the first max words are stored in
- * w. Returns how many words there are, or -EINVAL for unbalanced quotes (or
- * a closing quote with something other than a blank after it).
+ * how; resp_inline_arg reads each word). The words' bytes go to buf, which
+ * must hold strlen(line) bytes; the first max words are stored in w.
+ * Returns how many words there are, or -EINVAL for unbalanced quotes (or a
+ * closing quote with something other than a blank after it).
  */
 static int split_words(const char *line, struct word *w, int max, char *buf)
 {
-	const char *p = line;
-	char *out = buf;
-	int n = 0;
+	size_t n = strlen(line), i = 0, used = 0;
+	int count = 0;
 
 	for (;;) {
-		bool inq = false, insq = false, done = false;
-		char *start = out;
+		long len;
 
-		while (*p != '\0' && blank(*p))
-			p++;
-		if (*p == '\0')
-			return n;
-		while (!done) {
-			if (inq) {
-				if (p[0] == '\\' && p[1] == 'x' && hex_digit(p[2]) >= 0 &&
-				    hex_digit(p[3]) >= 0) {
-					*out++ = (char)(hex_digit(p[2]) * 16 + hex_digit(p[3]));
-					p += 3;
-				} else if (p[0] == '\\' && p[1] != '\0') {
-					p++;
-					*out++ = *p == 'n'   ? '\n'
-						 : *p == 'r' ? '\r'
-						 : *p == 't' ? '\t'
-						 : *p == 'b' ? '\b'
-						 : *p == 'a' ? '\a'
-							     : *p;
-				} else if (*p == '"') {
-					if (p[1] != '\0' && !blank(p[1]))
-						return -EINVAL;
-					done = true;
-				} else if (*p == '\0') {
-					return -EINVAL;
-				} else {
-					*out++ = *p;
-				}
-			} else if (insq) {
-				if (p[0] == '\\' && p[1] == '\'') {
-					p++;
-					*out++ = '\'';
-				} else if (*p == '\'') {
-					if (p[1] != '\0' && !blank(p[1]))
-						return -EINVAL;
-					done = true;
-				} else if (*p == '\0') {
-					return -EINVAL;
-				} else {
-					*out++ = *p;
-				}
-			} else if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' ||
-				   *p == '\0') {
-				done = true;
-			} else if (*p == '"') {
-				inq = true;
-			} else if (*p == '\'') {
-				insq = true;
-			} else {
-				*out++ = *p;
-			}
-			if (*p != '\0')
-				p++;
-		}
-		if (n < max)
-			w[n] = (struct word){ start, (size_t)(out - start) };
-		n++;
+		while (i < n && resp_is_blank(line[i]))
+			i++;
+		if (i == n)
+			return count;
+		len = resp_inline_arg(line, n, &i, buf + used);
+		if (len < 0)
+			return -EINVAL;
+		if (count < max)
+			w[count] = (struct word){ buf + used, (size_t)len };
+		used += (size_t)len;
+		count++;
 	}
 }
 

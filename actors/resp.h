@@ -95,6 +95,23 @@ size_t resp_value_len(const char *p, size_t n);
 
 /* --- request parser -------------------------------------------------- */
 
+/* What separates inline arguments: C's isspace() in the "C" locale, as
+ * Redis's sdssplitargs uses. */
+bool resp_is_blank(char c);
+
+/*
+ * Reads one argument of Redis's inline syntax (sdssplitargs's rules, which
+ * redis.conf lines follow too) from s[*i..n), where s[*i] is not a blank:
+ * outside quotes an argument ends at a space, tab, CR or LF, and a quote
+ * opens a quoted part; inside double quotes \xHH and C escapes, inside
+ * single quotes only \'. A closing quote ends the argument and must be
+ * followed by a blank or the end. Writes the unquoted bytes to out (room
+ * for n - *i: unquoting never lengthens) and moves *i past the argument.
+ * Returns how many bytes it wrote, or -1 for an unterminated quote or a
+ * closing quote followed by something else. Any thread.
+ */
+long resp_inline_arg(const char *s, size_t n, size_t *i, char *out);
+
 /* Limits, as Redis's defaults: */
 #define RESP_MAX_INLINE (64u * 1024u)                /* PROTO_INLINE_MAX_SIZE */
 #define RESP_MAX_BULK_DEFAULT (512ull * 1024 * 1024) /* proto-max-bulk-len */

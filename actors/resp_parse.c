@@ -255,9 +255,7 @@ static enum resp_status parse_multibulk(struct resp_parser *p, const char *buf, 
 	return done(p, p->pos, used);
 }
 
-/* What separates inline arguments and may follow a closing quote: C's
- * isspace() in the "C" locale, as sdssplitargs uses. */
-static bool is_space(char c)
+bool resp_is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
@@ -292,18 +290,9 @@ static char unescape(char c)
 	}
 }
 
-/*
- * Reads one argument of an inline line starting at s[*i] (not a space) into
- * the scratch space, with sdssplitargs's rules: outside quotes an argument
- * ends at a space, tab, CR or LF, and a quote opens a quoted part; inside
- * double quotes \xHH and C escapes, inside single quotes only \'. A closing
- * quote ends the argument and must be followed by a space or the line's end.
- * Returns false for an unterminated quote or a quote followed by other bytes.
- */
-static bool read_inline_arg(struct resp_parser *p, const char *s, size_t n, size_t *i)
+long resp_inline_arg(const char *s, size_t n, size_t *i, char *out)
 {
-	char *out = p->scratch;
-	size_t k = *i;
+	size_t k = *i, len = 0;
 	char quote = 0;
 
 	while (k < n) {
@@ -315,31 +304,30 @@ static bool read_inline_arg(struct resp_parser *p, const char *s, size_t n, size
 			if (c == '"' || c == '\'')
 				quote = c;
 			else
-				out[p->scratch_len++] = c;
+				out[len++] = c;
 			k++;
 		} else if (c == '\\' && quote == '"' && k + 3 < n && s[k + 1] == 'x' &&
 			   hex_value(s[k + 2]) >= 0 && hex_value(s[k + 3]) >= 0) {
-			out[p->scratch_len++] =
-				(char)(hex_value(s[k + 2]) * 16 + hex_value(s[k + 3]));
+			out[len++] = (char)(hex_value(s[k + 2]) * 16 + hex_value(s[k + 3]));
 			k += 4;
 		} else if (c == '\\' && quote == '"' && k + 1 < n) {
-			out[p->scratch_len++] = unescape(s[k + 1]);
+			out[len++] = unescape(s[k + 1]);
 			k += 2;
 		} else if (c == '\\' && quote == '\'' && k + 1 < n && s[k + 1] == '\'') {
-			out[p->scratch_len++] = '\'';
+			out[len++] = '\'';
 			k += 2;
 		} else if (c == quote) {
-			if (k + 1 < n && !is_space(s[k + 1]))
-				return false;
+			if (k + 1 < n && !resp_is_blank(s[k + 1]))
+				return -1;
 			*i = k + 1;
-			return true;
+			return (long)len;
 		} else {
-			out[p->scratch_len++] = c;
+			out[len++] = c;
 			k++;
 		}
 	}
 	*i = k;
-	return !quote;
+	return quote ? -1 : (long)len;
 }
 
 /* Splits the line s[0..n) into arguments in the scratch space. Returns 0, or
@@ -358,14 +346,18 @@ static int split_inline(struct resp_parser *p, const char *s, size_t n)
 		p->scratch_cap = n;
 	}
 	for (;;) {
-		while (i < n && is_space(s[i]))
+		long len;
+
+		while (i < n && resp_is_blank(s[i]))
 			i++;
 		if (i == n)
 			return 0;
 		start = p->scratch_len;
-		if (!read_inline_arg(p, s, n, &i))
+		len = resp_inline_arg(s, n, &i, p->scratch + start);
+		if (len < 0)
 			return -1;
-		if (!push_arg(p, start, p->scratch_len - start))
+		p->scratch_len += (size_t)len;
+		if (!push_arg(p, start, (size_t)len))
 			return -2;
 	}
 }
