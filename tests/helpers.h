@@ -542,6 +542,45 @@ static const struct atoll_actor_type probe_type = {
 	.stop = probe_stop,
 };
 
+/* --- topology files (test_topology*.c) --------------------------------- */
+
+/* A topology text ("t.ini") and the one error it must give. */
+struct topology_bad {
+	const char *text;
+	const char *message;
+};
+
+/* Parses each text against catalog, failing the test unless it gives
+ * exactly -EINVAL, its message, and no topology. */
+static inline void assert_topology_errors(const struct atoll_catalog *catalog,
+					  const struct topology_bad *bad, size_t n)
+{
+	char err[512];
+
+	for (size_t i = 0; i < n; i++) {
+		struct atoll_topology *t = (struct atoll_topology *)1;
+		int rc = atoll_topology_parse(bad[i].text, "t.ini", catalog, &t, err, sizeof(err));
+
+		if (rc != -EINVAL || strcmp(err, bad[i].message) != 0)
+			fail_msg("case %zu:\n%s\nreturned %d, message:\n  %s\nexpected:\n  %s", i,
+				 bad[i].text, rc, err, bad[i].message);
+		assert_null(t);
+	}
+}
+
+/* Parses text ("t.ini") against catalog, failing the test on an error. */
+static inline struct atoll_topology *topology_parse_ok(const struct atoll_catalog *catalog,
+						       const char *text)
+{
+	struct atoll_topology *t = NULL;
+	char err[512] = "";
+	int rc = atoll_topology_parse(text, "t.ini", catalog, &t, err, sizeof(err));
+
+	if (rc != 0)
+		fail_msg("parse: %d: %s", rc, err);
+	return t;
+}
+
 /* Setup: forgets reactor-thread check failures of earlier tests. */
 static inline int reset(void **state)
 {

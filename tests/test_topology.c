@@ -195,12 +195,7 @@ static int teardown(void **state)
 
 /* --- errors ------------------------------------------------------------------ */
 
-struct bad {
-	const char *text;
-	const char *message;
-};
-
-static const struct bad bad_files[] = {
+static const struct topology_bad bad_files[] = {
 	{ "[a]\ntype = nope\n", "t.ini:2: [a] unknown type 'nope' (atoll list shows the types)" },
 	{ "[a]\ncount = 2\n", "t.ini:1: [a] has no type (add: type = NAME)" },
 	{ "[a]\ntype = sink\nfoo = 1\n", "t.ini:3: [a] unknown parameter 'foo' (sink takes none)" },
@@ -276,19 +271,8 @@ static const struct bad bad_files[] = {
 
 static void topology_reports_each_error_with_file_line_and_message(void **state)
 {
-	char err[512];
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
-		struct atoll_topology *t = (struct atoll_topology *)1;
-		int rc = atoll_topology_parse(bad_files[i].text, "t.ini", catalog, &t, err,
-					      sizeof(err));
-
-		if (rc != -EINVAL || strcmp(err, bad_files[i].message) != 0)
-			fail_msg("case %zu:\n%s\nreturned %d, message:\n  %s\nexpected:\n  %s", i,
-				 bad_files[i].text, rc, err, bad_files[i].message);
-		assert_null(t);
-	}
+	assert_topology_errors(catalog, bad_files, sizeof(bad_files) / sizeof(bad_files[0]));
 }
 
 static void topology_errors_in_placement_name_the_line(void **state)
@@ -352,13 +336,7 @@ static void topology_load_reads_a_file_and_names_it_in_errors(void **state)
 
 static struct atoll_topology *parse_ok(const char *text)
 {
-	struct atoll_topology *t = NULL;
-	char err[512] = "";
-	int rc = atoll_topology_parse(text, "t.ini", catalog, &t, err, sizeof(err));
-
-	if (rc != 0)
-		fail_msg("parse: %d: %s", rc, err);
-	return t;
+	return topology_parse_ok(catalog, text);
 }
 
 /* --set: an override replaces a key's value or adds the key; the last of

@@ -121,22 +121,12 @@ static int teardown(void **state)
 
 static struct atoll_topology *parse_ok(const char *text)
 {
-	struct atoll_topology *t = NULL;
-	char err[512];
-
-	if (atoll_topology_parse(text, "t.ini", catalog, &t, err, sizeof(err)) != 0)
-		fail_msg("parse failed: %s", err);
-	return t;
+	return topology_parse_ok(catalog, text);
 }
 
 /* --- errors ------------------------------------------------------------------ */
 
-struct bad {
-	const char *text;
-	const char *message;
-};
-
-static const struct bad bad_files[] = {
+static const struct topology_bad bad_files[] = {
 	{ "[a]\ntype = flaky\nrestart = always\n",
 	  "t.ini:3: [a] restart: expected permanent, transient or temporary, got 'always'" },
 	{ "[a]\ntype = flaky\nrestart = temporary\n",
@@ -166,19 +156,8 @@ static const struct bad bad_files[] = {
 
 static void supervision_errors_name_the_file_line_and_problem(void **state)
 {
-	char err[512];
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
-		struct atoll_topology *t = (struct atoll_topology *)1;
-		int rc = atoll_topology_parse(bad_files[i].text, "t.ini", catalog, &t, err,
-					      sizeof(err));
-
-		if (rc != -EINVAL || strcmp(err, bad_files[i].message) != 0)
-			fail_msg("case %zu:\n%s\nreturned %d, message:\n  %s\nexpected:\n  %s", i,
-				 bad_files[i].text, rc, err, bad_files[i].message);
-		assert_null(t);
-	}
+	assert_topology_errors(catalog, bad_files, sizeof(bad_files) / sizeof(bad_files[0]));
 }
 
 static void supervision_errors_in_placement_name_the_line(void **state)
