@@ -123,17 +123,26 @@ int atoll__topology_check_supervision(struct atoll_topology *t, int *line, char 
 	return 0;
 }
 
+/* The members of the groups supervisor group si supervises (after place). */
+static size_t count_children(const struct atoll_topology *t, size_t si)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < t->ngroups; j++)
+		if (t->groups[j].supervisor == (long)si)
+			n += t->groups[j].members;
+	return n;
+}
+
 int atoll__topology_place_supervision(struct atoll_topology *t, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < t->ngroups; i++) {
 		const struct atoll__topo_group *s = &t->groups[i];
-		size_t n = 0;
+		size_t n;
 
 		if (!is_supervisor(s))
 			continue;
-		for (size_t j = 0; j < t->ngroups; j++)
-			if (t->groups[j].supervisor == (long)i)
-				n += t->groups[j].members;
+		n = count_children(t, i);
 		if (s->members != 1 || n > ATOLL_PARAMS_MAX_CHILDREN) {
 			snprintf(err, errlen,
 				 s->members != 1 ? "%s:%d: [%s] a supervisor group has one member"
@@ -201,7 +210,9 @@ int atoll__topology_set_children(struct atoll_topology *t)
 
 		if (!is_supervisor(s))
 			continue;
-		kids = calloc(ATOLL_PARAMS_MAX_CHILDREN, sizeof(*kids));
+		/* At least one child (check_supervision), at most the limit
+		 * (place_supervision). */
+		kids = calloc(count_children(t, i), sizeof(*kids));
 		if (kids == NULL)
 			return -ENOMEM;
 		n = collect(t, i, kids);
