@@ -451,6 +451,35 @@ static inline void send_from_outside(atoll_runtime *rt, atoll_ref to, uint32_t t
 }
 
 /*
+ * Fails the test unless ref goes stale (a send from outside gives -ESRCH)
+ * within WAIT_LIMIT_NS. An actor's own ref is freed after its stop hook
+ * ran and its mailbox was dropped, so a test that saw the stop hook (or the
+ * dead letters) may still find the ref live for a moment; what it sends
+ * meanwhile becomes a dead letter.
+ */
+static inline void assert_ref_goes_stale(atoll_runtime *rt, atoll_ref ref, uint32_t type)
+{
+	uint64_t deadline = test_now_ns() + WAIT_LIMIT_NS;
+
+	for (;;) {
+		atoll_msg *m = atoll_msg_new(type, 0);
+		int rc;
+
+		assert_non_null(m);
+		rc = atoll_runtime_send(rt, ref, m);
+		if (rc == -ESRCH)
+			return;
+		if (rc < 0)
+			fail_msg("atoll_runtime_send to a stopping actor: %d (%s)", rc,
+				 atoll_strerror(rc));
+		if (test_now_ns() > deadline)
+			fail_msg("ref %#llx still live after %llu ms", (unsigned long long)ref,
+				 (unsigned long long)(WAIT_LIMIT_NS / NS_PER_MS));
+		poll_pause();
+	}
+}
+
+/*
  * The probe actor: spawned with a struct probe_slot as its argument, it
  * records where it runs and what it receives there, for the test thread to
  * check. It acts on the three message types below; a test that uses it

@@ -285,20 +285,8 @@ static void quit_node(atoll_runtime *rt, int idx, int notify)
  * are then sent). */
 static void wait_gone(atoll_runtime *rt, int idx)
 {
-	uint64_t deadline = test_now_ns() + WAIT_LIMIT_NS;
-
 	assert_wait_u64(&world->recs[idx].stops, 1, WAIT_LIMIT_NS);
-	for (;;) {
-		atoll_msg *m = atoll_msg_new(CMD_VALUE, 0);
-
-		assert_non_null(m);
-		if (atoll_runtime_send(atoll_runtime_reactors(rt) > 0 ? rt : NULL,
-				       atomic_load(&world->refs[idx]), m) == -ESRCH)
-			return;
-		if (test_now_ns() > deadline)
-			fail_msg("node %d still has a live ref", idx);
-		poll_pause();
-	}
+	assert_ref_goes_stale(rt, atomic_load(&world->refs[idx]), CMD_VALUE);
 }
 
 static void fail_stops_actor_runs_stop_hook_and_dead_letters_pending(void **state)
