@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +145,21 @@ const char *kv_command_spelt(const struct kv_arg *name, char *buf)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+void kv_reply_help(struct resp_out *o, const struct kv_arg *name, const char *const *lines,
+		   size_t n)
+{
+	char head[KV_SPELT_MAX + 64], spelt[KV_SPELT_MAX + 1];
+
+	snprintf(head, sizeof(head), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		 kv_command_spelt(name, spelt));
+	resp_add_array(o, n + 3);
+	resp_add_status(o, head);
+	for (size_t i = 0; i < n; i++)
+		resp_add_status(o, lines[i]);
+	resp_add_status(o, "HELP");
+	resp_add_status(o, "    Prints this help.");
 }
 
 /* --- the command table ------------------------------------------------------ */

@@ -133,6 +133,15 @@ bool kv_arg_is(const struct kv_arg *a, const char *b);
 const char *kv_command_spelt(const struct kv_arg *name, char *buf);
 
 /*
+ * A container's HELP reply, as Redis's addReplyHelp writes it: an array of
+ * status lines, "NAME <subcommand> [<arg> [value] [opt] ...]. Subcommands
+ * are:" (NAME from kv_command_spelt(name)), then lines[0..n), then "HELP"
+ * and "    Prints this help.". lines hold no CR or LF.
+ */
+void kv_reply_help(struct resp_out *o, const struct kv_arg *name, const char *const *lines,
+		   size_t n);
+
+/*
  * The internal commands (KV_CMD_INTERNAL), used by the connection to run
  * commands whose keys span shards:
  *

@@ -412,8 +412,7 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 		else
 			client_kill(c, argc, argv);
 	} else if (kv_arg_is(sub, "help")) {
-		static const char *lines[] = {
-			NULL, /* "CLIENT <subcommand> ...", as the client spelt CLIENT */
+		static const char *const lines[] = {
 			"ID",
 			"    Return the ID of the current connection.",
 			"GETNAME",
@@ -428,19 +427,10 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			"    Assign the name <name> to the current connection.",
 			"SETINFO <LIB-NAME|LIB-VER> <value>",
 			"    Set client library information.",
-			"HELP",
-			"    Print this help."
 		};
-		struct resp_out *o = conn_reply_begin(c);
-		char head[200], name[KV_SPELT_MAX + 1];
 
-		snprintf(head, sizeof(head),
-			 "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			 kv_command_spelt(&argv[0], name));
-		resp_add_array(o, sizeof(lines) / sizeof(lines[0]));
-		resp_add_status(o, head);
-		for (size_t i = 1; i < sizeof(lines) / sizeof(lines[0]); i++)
-			resp_add_status(o, lines[i]);
+		kv_reply_help(conn_reply_begin(c), &argv[0], lines,
+			      sizeof(lines) / sizeof(lines[0]));
 		conn_reply_end(c);
 	} else {
 		unknown_sub(c, argv);
@@ -586,8 +576,29 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 				command_docs(o, cmd);
 		}
 		conn_reply_end(c);
-	} else if (kv_arg_is(&argv[1], "count") || kv_arg_is(&argv[1], "help")) {
-		wrong_args(c, "command|count");
+	} else if (kv_arg_is(&argv[1], "help")) {
+		/* What atoll-kv answers: Redis's text without GETKEYS and
+		 * GETKEYSANDFLAGS. */
+		static const char *const lines[] = {
+			"(no subcommand)",
+			"    Return details about all Redis commands.",
+			"COUNT",
+			"    Return the total number of commands in this Redis server.",
+			"LIST",
+			"    Return a list of all commands in this Redis server.",
+			"INFO [<command-name> ...]",
+			"    Return details about multiple Redis commands.",
+			"    If no command names are given, documentation details for all",
+			"    commands are returned.",
+			"DOCS [<command-name> ...]",
+			"    Return documentation details about multiple Redis commands.",
+			"    If no command names are given, documentation details for all",
+			"    commands are returned.",
+		};
+
+		kv_reply_help(conn_reply_begin(c), &argv[0], lines,
+			      sizeof(lines) / sizeof(lines[0]));
+		conn_reply_end(c);
 	} else {
 		unknown_sub(c, argv);
 	}
@@ -671,6 +682,21 @@ static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 		conn_to_all(c, CMB_OK, KV_OP_RESETSTAT, 0, NULL, 0, NULL);
 	} else if (kv_arg_is(&argv[1], "resetstat")) {
 		wrong_args(c, "config|resetstat");
+	} else if (kv_arg_is(&argv[1], "help")) {
+		/* Redis's text without REWRITE: atoll-kv never writes its
+		 * config file. */
+		static const char *const lines[] = {
+			"GET <pattern>",
+			"    Return parameters matching the glob-like <pattern> and their values.",
+			"SET <directive> <value>",
+			"    Set the configuration <directive> to <value>.",
+			"RESETSTAT",
+			"    Reset statistics reported by the INFO command.",
+		};
+
+		kv_reply_help(conn_reply_begin(c), &argv[0], lines,
+			      sizeof(lines) / sizeof(lines[0]));
+		conn_reply_end(c);
 	} else {
 		unknown_sub(c, argv);
 	}

@@ -457,7 +457,6 @@ void kv_cmd_move(struct kv_exec *x, int argc, const struct kv_arg *argv)
 /* --- OBJECT -------------------------------------------------------------------- */
 
 static const char *const object_help[] = {
-	NULL, /* "OBJECT <subcommand> ...", as the client spelt OBJECT */
 	"ENCODING <key>",
 	"    Return the kind of internal representation used in order to store the value",
 	"    associated with a <key>.",
@@ -467,8 +466,6 @@ static const char *const object_help[] = {
 	"IDLETIME <key>",
 	"    Return the idle time of the <key>, that is the approximated number of",
 	"    seconds elapsed since the last access to the key.",
-	"HELP",
-	"    Prints this help.",
 };
 
 /* The encoding Redis would report for a string value set by SET: "int"
@@ -510,18 +507,8 @@ void kv_cmd_object(struct kv_exec *x, int argc, const struct kv_arg *argv)
 				       "ERR wrong number of arguments for 'object|help' command");
 			return;
 		}
-		resp_add_array(x->out, sizeof(object_help) / sizeof(object_help[0]));
-		/* Built, as a status line must be: no CR or LF in it. */
-		{
-			char head[200];
-
-			snprintf(head, sizeof(head),
-				 "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-				 kv_command_spelt(&argv[0], name));
-			resp_add_status(x->out, head);
-		}
-		for (size_t i = 1; i < sizeof(object_help) / sizeof(object_help[0]); i++)
-			resp_add_status(x->out, object_help[i]);
+		kv_reply_help(x->out, &argv[0], object_help,
+			      sizeof(object_help) / sizeof(object_help[0]));
 		return;
 	}
 	for (sub = 0; sub < sizeof(subs) / sizeof(subs[0]); sub++) {

@@ -441,6 +441,28 @@ def test_config_get_set_and_resetstat(s):
     eq(s.redis().config_get("appendonly"), {"appendonly": "no"}, "redis-py config_get")
 
 
+def test_container_help_lists_subcommands_the_server_knows(s):
+    c = s.conn()
+    for container in ("COMMAND", "CONFIG", "CLIENT", "OBJECT"):
+        lines = c.call(container.lower(), "HELP")
+        true(isinstance(lines, list) and len(lines) >= 5, f"{container} HELP is a list")
+        eq(lines[0], f"{container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+           f"{container} HELP header, upper-cased")
+        eq(lines[-2:], ["HELP", "    Prints this help."], f"{container} HELP ends with HELP")
+        subs = [line.split(" ")[0] for line in lines[1:-2]
+                if not line.startswith(" ") and line != "(no subcommand)"]
+        true(len(subs) >= 3, f"{container} HELP names its subcommands")
+        for sub in subs:
+            # Extra arguments make every subcommand refuse without acting:
+            # what matters is that the server knows it.
+            reply = c.cmd(container, sub, "x", "x", "x")
+            true(not reply.startswith(b"-ERR unknown subcommand '"),
+                 f"{container} HELP lists {sub}, which the server knows ({reply!r})")
+        is_error(c.cmd(container, "HELP", "x"),
+                 f"ERR wrong number of arguments for '{container.lower()}|help' command")
+    eq(c.cmd("PING"), b"+PONG\r\n", "the connection survives")
+
+
 def test_redis_py_round_trips(s):
     r = s.redis(decode_responses=True)
     eq(r.set("py:k", "välue"), True, "set")
