@@ -154,43 +154,9 @@ const char *kv_rename_strerror(int err)
 
 /* --- the config file line ------------------------------------------------ */
 
-struct word {
-	const char *p;
-	size_t len;
-};
-
-/*
- * Splits line into words as Redis 7.0's sdssplitargs does (kv_rename.h says
- * how; resp_inline_arg reads each word). The words' bytes go to buf, which
- * must hold strlen(line) bytes; the first max words are stored in w.
- * Returns how many words there are, or -EINVAL for unbalanced quotes (or a
- * closing quote with something other than a blank after it).
- */
-static int split_words(const char *line, struct word *w, int max, char *buf)
-{
-	size_t n = strlen(line), i = 0, used = 0;
-	int count = 0;
-
-	for (;;) {
-		long len;
-
-		while (i < n && resp_is_blank(line[i]))
-			i++;
-		if (i == n)
-			return count;
-		len = resp_inline_arg(line, n, &i, buf + used);
-		if (len < 0)
-			return -EINVAL;
-		if (count < max)
-			w[count] = (struct word){ buf + used, (size_t)len };
-		used += (size_t)len;
-		count++;
-	}
-}
-
 int kv_rename_line(struct kv_rename *r, const char *args, char *err, size_t errlen)
 {
-	struct word w[2];
+	struct resp_word w[2];
 	char *buf = malloc(strlen(args) + 1);
 	const char *why;
 	int n, rc;
@@ -199,7 +165,7 @@ int kv_rename_line(struct kv_rename *r, const char *args, char *err, size_t errl
 		snprintf(err, errlen, "%s", kv_rename_strerror(-ENOMEM));
 		return -ENOMEM;
 	}
-	n = split_words(args, w, 2, buf);
+	n = resp_split_args(args, strlen(args), w, 2, buf);
 	if (n < 0) {
 		rc = -EINVAL;
 		why = "Unbalanced quotes in configuration line";

@@ -112,6 +112,22 @@ bool resp_is_blank(char c);
  */
 long resp_inline_arg(const char *s, size_t n, size_t *i, char *out);
 
+/* One word of a line split by resp_split_args. */
+struct resp_word {
+	const char *p;
+	size_t len;
+};
+
+/*
+ * Splits line (n bytes) into words as Redis 7.0's sdssplitargs does (each
+ * read by resp_inline_arg; blanks between words). The words' bytes go to
+ * buf, which must hold n bytes; the first max words are stored in w.
+ * Returns how many words there are (more than max if there are more), or
+ * -EINVAL for an unterminated quote or a closing quote with something
+ * other than a blank after it. Any thread.
+ */
+int resp_split_args(const char *line, size_t n, struct resp_word *w, int max, char *buf);
+
 /* Limits, as Redis's defaults: */
 #define RESP_MAX_INLINE (64u * 1024u)                /* PROTO_INLINE_MAX_SIZE */
 #define RESP_MAX_BULK_DEFAULT (512ull * 1024 * 1024) /* proto-max-bulk-len */

@@ -13,6 +13,7 @@
 #include "resp.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -328,6 +329,28 @@ long resp_inline_arg(const char *s, size_t n, size_t *i, char *out)
 	}
 	*i = k;
 	return quote ? -1 : (long)len;
+}
+
+int resp_split_args(const char *line, size_t n, struct resp_word *w, int max, char *buf)
+{
+	size_t i = 0, used = 0;
+	int count = 0;
+
+	for (;;) {
+		long len;
+
+		while (i < n && resp_is_blank(line[i]))
+			i++;
+		if (i == n)
+			return count;
+		len = resp_inline_arg(line, n, &i, buf + used);
+		if (len < 0)
+			return -EINVAL;
+		if (count < max)
+			w[count] = (struct resp_word){ buf + used, (size_t)len };
+		used += (size_t)len;
+		count++;
+	}
 }
 
 /* Splits the line s[0..n) into arguments in the scratch space. Returns 0, or

@@ -28,6 +28,7 @@
 #include "kv_rename.h"
 #include "kv_server.h"
 #include "kv_shard.h"
+#include "resp.h"
 #include "resp_conn.h"
 #include "tcp_listener.h"
 
@@ -232,6 +233,55 @@ static bool rename_flag(struct options *o, const char *from, const char *to)
 	return false;
 }
 
+/*
+ * A config line's value as Redis 7.0 reads redis.conf: the words after the
+ * name, split as sdssplitargs splits them (double quotes with \xHH and C
+ * escapes, single quotes), joined by one space. Only
+ * client-output-buffer-limit takes more than one word; the others take one,
+ * quoted if it holds blanks. Writes the value over value (it never grows).
+ */
+static bool config_value(const char *name, char *value, const char *where)
+{
+	size_t n = strlen(value), used = 0;
+	int max = (int)(n / 2 + 1), count;
+	struct resp_word *w = malloc((size_t)max * sizeof(*w));
+	char *buf = malloc(n + 1);
+	bool ok = false;
+
+	if (w == NULL || buf == NULL) {
+		fprintf(stderr, "atoll-kv: out of memory\n");
+		goto out;
+	}
+	count = resp_split_args(value, n, w, max, buf);
+	if (count < 0) {
+		fprintf(stderr, "atoll-kv: %s: Unbalanced quotes in configuration line\n", where);
+		goto out;
+	}
+	if (count > 1 && strcasecmp(name, "client-output-buffer-limit") != 0) {
+		fprintf(stderr,
+			"atoll-kv: %s: %s takes one value (quote it if it holds spaces), not %d\n",
+			where, name, count);
+		goto out;
+	}
+	for (int i = 0; i < count; i++) {
+		if (memchr(w[i].p, '\0', w[i].len) != NULL) {
+			fprintf(stderr, "atoll-kv: %s: %s: a value cannot hold a NUL byte\n", where,
+				name);
+			goto out;
+		}
+		if (i > 0)
+			value[used++] = ' ';
+		memcpy(value + used, w[i].p, w[i].len);
+		used += w[i].len;
+	}
+	value[used] = '\0';
+	ok = true;
+out:
+	free(w);
+	free(buf);
+	return ok;
+}
+
 static bool read_config(struct options *o, const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -268,11 +318,7 @@ static bool read_config(struct options *o, const char *path)
 			ok = rename_line(o, value, where);
 			continue;
 		}
-		if (value[0] == '"' && end > value + 1 && end[-1] == '"') {
-			value++;
-			end[-1] = '\0';
-		}
-		ok = apply(o, name, value, where);
+		ok = config_value(name, value, where) && apply(o, name, value, where);
 	}
 	if (ok && ferror(f)) {
 		fprintf(stderr, "atoll-kv: cannot read config file %s: %s\n", path,

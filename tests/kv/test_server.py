@@ -93,6 +93,25 @@ def test_config_file_sets_port_password_and_maxclients(s):
         os.unlink(path)
 
 
+def test_config_file_values_are_read_as_redis_conf_reads_them(s):
+    port = kvtest.free_port()
+    # Words split as sdssplitargs splits them: double quotes with \xHH and
+    # C escapes, single quotes; blanks around the value do not count.
+    lines = [f"port {port}", "bind 127.0.0.1", "maxclients '9'  ",
+             'requirepass "p\\x41 \\"q\'"']
+    path = write_config(lines)
+    try:
+        with s.spawn(argv=config_argv(s, path), port=port) as srv:
+            c = srv.conn()
+            eq(c.cmd("AUTH", r"p\x41 \"q'"), b"-WRONGPASS invalid username-password pair or "
+               b"user is disabled.\r\n", "the escapes are undone")
+            eq(c.cmd("AUTH", "pA \"q'"), b"+OK\r\n", "AUTH with the unquoted password")
+            eq(c.call("CONFIG", "GET", "maxclients"), [b"maxclients", b"9"],
+               "a single-quoted number")
+    finally:
+        os.unlink(path)
+
+
 def run_briefly(argv):
     """Runs a server command that should exit at once; returns (status,
     output). Fails (and kills it) if it keeps running."""
@@ -120,7 +139,8 @@ def test_bad_flags_and_config_files_exit_with_an_error(s):
         rc, out = run_briefly(argv)
         true(rc > 0, f"{' '.join(bad)}: exits with an error status, not a signal ({rc})")
         true(out.strip(), f"{' '.join(bad)}: says why")
-    for line in ("port notanumber", "nosuchdirective 1", "maxclients -5"):
+    for line in ("port notanumber", "nosuchdirective 1", "maxclients -5",
+                 'requirepass "unbalanced', 'requirepass "a"b', "requirepass two words"):
         path = write_config([line])
         try:
             argv = config_argv(s, path)
