@@ -41,6 +41,13 @@ static void unknown_sub(struct conn *c, const struct kv_arg *argv)
 	conn_error(c, msg);
 }
 
+/* The container argv[0]'s HELP: lines, then HELP itself (kv_reply_help). */
+static void help(struct conn *c, const struct kv_arg *argv, const char *const *lines, size_t n)
+{
+	kv_reply_help(conn_reply_begin(c), &argv[0], lines, n);
+	conn_reply_end(c);
+}
+
 static void status(struct conn *c, const char *s)
 {
 	resp_add_status(conn_reply_begin(c), s);
@@ -429,9 +436,7 @@ static void cmd_client(struct conn *c, int argc, const struct kv_arg *argv)
 			"    Set client library information.",
 		};
 
-		kv_reply_help(conn_reply_begin(c), &argv[0], lines,
-			      sizeof(lines) / sizeof(lines[0]));
-		conn_reply_end(c);
+		help(c, argv, lines, sizeof(lines) / sizeof(lines[0]));
 	} else {
 		unknown_sub(c, argv);
 	}
@@ -596,9 +601,7 @@ static void cmd_command(struct conn *c, int argc, const struct kv_arg *argv)
 			"    commands are returned.",
 		};
 
-		kv_reply_help(conn_reply_begin(c), &argv[0], lines,
-			      sizeof(lines) / sizeof(lines[0]));
-		conn_reply_end(c);
+		help(c, argv, lines, sizeof(lines) / sizeof(lines[0]));
 	} else {
 		unknown_sub(c, argv);
 	}
@@ -694,9 +697,7 @@ static void cmd_config(struct conn *c, int argc, const struct kv_arg *argv)
 			"    Reset statistics reported by the INFO command.",
 		};
 
-		kv_reply_help(conn_reply_begin(c), &argv[0], lines,
-			      sizeof(lines) / sizeof(lines[0]));
-		conn_reply_end(c);
+		help(c, argv, lines, sizeof(lines) / sizeof(lines[0]));
 	} else {
 		unknown_sub(c, argv);
 	}
