@@ -202,7 +202,7 @@ int atoll__actor_spawn_local(struct atoll_ctx *r, struct atoll__actor *a, const 
 				 r->index, atoll_strerror(err));
 		alias_release(r, a);
 		drop_mailbox(r, a);
-		atoll__fail_set(a, err, "init failed");
+		atoll__fail_set(a, err, ATOLL_FAIL_INIT_TEXT);
 		atoll__fail_notify(r, a);
 		atoll__table_free(&r->table, a->ref);
 		atoll__free(a);

@@ -62,7 +62,7 @@ static void on_down(atoll_ctx *ctx, struct atoll__topo_watch *w, const struct at
 	const char *type = g->info->type->name;
 	unsigned core = g->member_core[e->member];
 
-	if (strcmp(d->text, "init failed") == 0)
+	if (strcmp(d->text, ATOLL_FAIL_INIT_TEXT) == 0)
 		snprintf(w->failure, sizeof(w->failure),
 			 "[%s] %s.%u (%s on core %u) failed to start: %s", g->name, g->name,
 			 e->member, type, core, atoll_strerror(d->code));

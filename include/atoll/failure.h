@@ -41,6 +41,10 @@ enum atoll_exit_reason {
  * says "linked actor failed"). */
 #define ATOLL_FAIL_LINKED (-ENOLINK)
 
+/* The text of an actor whose init returned an error (its code is that
+ * error); an init that called atoll_fail keeps its own text. */
+#define ATOLL_FAIL_INIT_TEXT "init failed"
+
 /* Payload of ATOLL_MSG_DOWN and ATOLL_MSG_EXIT. */
 struct atoll_down {
 	atoll_ref who;                  /* the actor that stopped */
