@@ -347,11 +347,12 @@ int atoll_topology_start(struct atoll_topology *t, atoll_runtime *rt, char *err,
 				atoll_params_free(g->params[m]);
 				g->params[m] = NULL;
 				g->refs[m] = ATOLL_REF_NONE;
-				if (g->restart_params != NULL) {
+				if (g->restart_params != NULL)
 					atoll_params_free(g->restart_params[m]);
-					g->restart_params[m] = NULL;
-				}
 			}
+			/* A later start allocates them anew. */
+			free(g->restart_params);
+			g->restart_params = NULL;
 		}
 		free(pending);
 		return rc;
