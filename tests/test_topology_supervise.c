@@ -243,6 +243,20 @@ static void supervision_shows_in_check_and_dot(void **state)
 
 /* --- real runs ------------------------------------------------------------------ */
 
+/* Places t for n reactors, starts them and t on them; fails the test on
+ * an error. */
+static atoll_runtime *place_and_start(struct atoll_topology *t, unsigned n)
+{
+	char err[512];
+	atoll_runtime *rt;
+
+	assert_int_equal(atoll_topology_place(t, n, err, sizeof(err)), 0);
+	rt = start_reactors(n);
+	if (atoll_topology_start(t, rt, err, sizeof(err)) != 0)
+		fail_msg("atoll_topology_start: %s", err);
+	return rt;
+}
+
 static void reset_record(void)
 {
 	pthread_mutex_lock(&record.lock);
@@ -315,9 +329,7 @@ static void restart_keeps_refs(unsigned n)
 	char err[512];
 
 	reset_record();
-	assert_int_equal(atoll_topology_place(t, n, err, sizeof(err)), 0);
-	atoll_runtime *rt = start_reactors(n);
-	assert_int_equal(atoll_topology_start(t, rt, err, sizeof(err)), 0);
+	atoll_runtime *rt = place_and_start(t, n);
 	int members = atoll_topology_group(t, "w", &cores, &refs);
 	assert_int_equal(members, (int)n);
 	assert_wait_u64(&record.ninits, n + 1, WAIT_LIMIT_NS);
@@ -385,9 +397,7 @@ static void nested_supervisor_restarts_its_subtree(void **state)
 
 	(void)state;
 	reset_record();
-	assert_int_equal(atoll_topology_place(t, 4, err, sizeof(err)), 0);
-	atoll_runtime *rt = start_reactors(4);
-	assert_int_equal(atoll_topology_start(t, rt, err, sizeof(err)), 0);
+	atoll_runtime *rt = place_and_start(t, 4);
 	assert_int_equal(atoll_topology_group(t, "w", NULL, &w), 4);
 	assert_int_equal(atoll_topology_group(t, "x", NULL, &x), 2);
 	assert_int_equal(atoll_topology_group(t, "mid", NULL, &mid), 1);
@@ -434,9 +444,7 @@ static void unsupervised_failure_stops_the_runtime(void **state)
 
 	(void)state;
 	reset_record();
-	assert_int_equal(atoll_topology_place(t, 2, err, sizeof(err)), 0);
-	atoll_runtime *rt = start_reactors(2);
-	assert_int_equal(atoll_topology_start(t, rt, err, sizeof(err)), 0);
+	atoll_runtime *rt = place_and_start(t, 2);
 	assert_int_equal(atoll_topology_group(t, "a", NULL, &a), 2);
 	assert_wait_u64(&record.ninits, 2, WAIT_LIMIT_NS);
 	assert_int_equal(atoll_topology_failure(t, err, sizeof(err)), 0);
@@ -459,9 +467,7 @@ static void init_failures_stop_the_runtime_unless_supervised(void **state)
 
 	(void)state;
 	reset_record();
-	assert_int_equal(atoll_topology_place(t, 2, err, sizeof(err)), 0);
-	atoll_runtime *rt = start_reactors(2);
-	assert_int_equal(atoll_topology_start(t, rt, err, sizeof(err)), 0);
+	atoll_runtime *rt = place_and_start(t, 2);
 	assert_true(wait_for(runtime_stopping, rt, WAIT_LIMIT_NS));
 	assert_int_equal(wait_runtime(rt), 0);
 	assert_int_equal(atoll_topology_failure(t, err, sizeof(err)), 1);
@@ -474,9 +480,7 @@ static void init_failures_stop_the_runtime_unless_supervised(void **state)
 	t = parse_ok("[sup]\ntype = supervisor\nmax_restarts = 3\nwindow = 1m\n"
 		     "[bad]\ntype = flaky\ncore = 1\nbad_init = yes\nsupervisor = sup\n");
 	reset_record();
-	assert_int_equal(atoll_topology_place(t, 2, err, sizeof(err)), 0);
-	rt = start_reactors(2);
-	assert_int_equal(atoll_topology_start(t, rt, err, sizeof(err)), 0);
+	rt = place_and_start(t, 2);
 	assert_true(wait_for(runtime_stopping, rt, WAIT_LIMIT_NS));
 	assert_int_equal(wait_runtime(rt), 0);
 	assert_int_equal(atomic_load(&record.ninits), 4);
