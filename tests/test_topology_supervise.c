@@ -493,6 +493,35 @@ static void init_failures_stop_the_runtime_unless_supervised(void **state)
 	atoll_topology_free(t);
 }
 
+/* A start that fails (a name taken) launches nothing and frees what it
+ * built, the supervisor's restart parameters included (ASan checks); a
+ * second start then runs the topology. */
+static void a_failed_start_can_be_retried(void **state)
+{
+	struct atoll_topology *t =
+		parse_ok("[top]\ntype = supervisor\n"
+			 "[a]\ntype = flaky\nsupervisor = top\nregister = taken\n");
+	atoll_runtime *rt = start_reactors(2);
+	atoll_ref named = ATOLL_REF_NONE;
+	const atoll_ref *a;
+	char err[512];
+
+	(void)state;
+	reset_record();
+	assert_int_equal(atoll_register(rt, "taken", 12345), 0);
+	assert_int_equal(atoll_topology_place(t, 2, err, sizeof(err)), 0);
+	assert_int_equal(atoll_topology_start(t, rt, err, sizeof(err)), -EEXIST);
+	assert_int_equal(atoll_unregister(rt, "taken"), 0);
+	assert_int_equal(atoll_topology_start(t, rt, err, sizeof(err)), 0);
+	assert_wait_u64(&record.ninits, 1, WAIT_LIMIT_NS);
+	assert_int_equal(atoll_topology_group(t, "a", NULL, &a), 1);
+	assert_int_equal(atoll_lookup(rt, "taken", &named), 0);
+	assert_int_equal(named, a[0]);
+	destroy_runtime(rt);
+	assert_int_equal(atomic_load(&record.ninits), 1);
+	atoll_topology_free(t);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, reset, destroy_leftovers)
 
 int main(void)
@@ -507,6 +536,7 @@ int main(void)
 		TEST(nested_supervisor_restarts_its_subtree),
 		TEST(unsupervised_failure_stops_the_runtime),
 		TEST(init_failures_stop_the_runtime_unless_supervised),
+		TEST(a_failed_start_can_be_retried),
 	};
 
 	require_io_uring_or_skip();
